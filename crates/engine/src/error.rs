@@ -1,0 +1,63 @@
+//! Engine errors. Each variant has a stable machine-readable [`EngineError::code`] that reaches
+//! HTTP callers and the console unchanged. Messages never contain secrets.
+
+/// An engine failure.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Input rejected before anything was stored. `field` names the offending field.
+    #[error("{message}")]
+    InvalidInput {
+        /// Stable code, e.g. `invalid_currency`, `invalid_amount`, `invalid_weight`.
+        code: &'static str,
+        /// Human sentence.
+        message: String,
+        /// The offending field (JSON path), when one is to blame.
+        field: Option<String>,
+    },
+    /// The thing asked for does not exist (for this merchant).
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for, e.g. "payment".
+        what: &'static str,
+    },
+    /// Same `Idempotency-Key` with a different request body (HTTP 409).
+    #[error("Idempotency-Key was already used with a different request body")]
+    IdempotencyKeyReused,
+    /// A request with the same `Idempotency-Key` is still being processed (HTTP 409; retry).
+    #[error("a request with this Idempotency-Key is still in progress; retry later")]
+    IdempotencyKeyInUse,
+    /// The operation does not fit the payment's state (e.g. capture of a failed payment).
+    #[error("{message}")]
+    InvalidState {
+        /// Stable code, e.g. `payment_not_capturable`.
+        code: &'static str,
+        /// Human sentence.
+        message: String,
+    },
+    /// Database failure.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Anything else that is our fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::InvalidInput { code, .. } => code,
+            EngineError::NotFound { .. } => "not_found",
+            EngineError::IdempotencyKeyReused => "idempotency_key_reused",
+            EngineError::IdempotencyKeyInUse => "idempotency_key_in_use",
+            EngineError::InvalidState { code, .. } => code,
+            EngineError::Database(_) => "database_unavailable",
+            EngineError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Shorthand for an [`EngineError::InvalidInput`].
+    pub fn invalid(code: &'static str, field: impl Into<Option<String>>, message: impl Into<String>) -> Self {
+        EngineError::InvalidInput { code, message: message.into(), field: field.into() }
+    }
+}

@@ -1,0 +1,17 @@
+//! Switchboard's application layer, used by both front doors (gateway and console).
+//!
+//! - [`payments`]: authorize/capture/void/refund with idempotency and the durable attempt
+//!   protocol of DESIGN.md §6 (T1: idempotency + payment + route + attempt #1 `pending`; provider
+//!   call with no connection held; T2: outcome + next pending attempt; final status + stored
+//!   response in the last transaction).
+//! - [`console`]: the read models and operator actions the desktop console calls.
+//! - [`views`]: the plain data shapes the console receives over IPC (TypeScript is generated
+//!   from them by `src-tauri`).
+//! - [`error`]: [`EngineError`], with a stable machine-readable code per variant.
+
+pub mod console;
+pub mod error;
+pub mod payments;
+pub mod views;
+
+pub use error::EngineError;

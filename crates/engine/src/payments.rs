@@ -1,0 +1,1 @@
+//! Payments: see crate docs.

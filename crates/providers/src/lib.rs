@@ -1,0 +1,139 @@
+//! Provider adapters.
+//!
+//! Each provider module is a translator: a domain request ([`AuthorizeRequest`], …) becomes an
+//! [`HttpRequest`] value, and an [`HttpResponse`] value becomes a [`ProviderResult`] whose
+//! [`routing::OutcomeClass`] follows REFERENCE.md §5. Only [`executor::Executor`] does IO: it owns
+//! the reqwest client, the separate connect and read timeouts, and the mapping of transport
+//! failures (refused before send -> `provider_unavailable`; timeout after send -> `unknown_outcome`,
+//! never a decline). The [`simulator`] answers in-process without HTTP. No SQL here.
+
+pub mod executor;
+pub mod http;
+pub mod simulator;
+pub mod stripe;
+
+pub use executor::{Executor, ExecutorConfig};
+pub use http::{Body, HttpRequest, HttpResponse, Method};
+
+use routing::{CaptureMode, ConnectorId, Mode, Money, OutcomeClass, Provider};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How to reach one connector account. The API key is a secret: never logged or serialised.
+#[derive(Clone)]
+pub struct ConnectorAccount {
+    /// The connector this account backs.
+    pub connector_id: ConnectorId,
+    /// Which PSP.
+    pub provider: Provider,
+    /// Test or live.
+    pub mode: Mode,
+    /// Base URL without trailing slash (`https://api.stripe.com`, or the emulator's
+    /// `http://127.0.0.1:PORT`). Ignored by the simulator.
+    pub base_url: String,
+    /// API key / access token.
+    pub api_key: SecretString,
+}
+
+impl std::fmt::Debug for ConnectorAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorAccount")
+            .field("connector_id", &self.connector_id)
+            .field("provider", &self.provider)
+            .field("mode", &self.mode)
+            .field("base_url", &self.base_url)
+            .field("api_key", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Authorize (and capture when `capture == Automatic`) a payment on one connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    /// Provider idempotency key: the attempt id (UUID string). Stripe `Idempotency-Key` header.
+    pub idempotency_key: String,
+    /// Our payment id, sent as metadata (`switchboard_payment_id`) so a retrieve/search can find it.
+    pub payment_id: String,
+    /// Amount and currency.
+    pub money: Money,
+    /// Capture mode.
+    pub capture: CaptureMode,
+    /// The payment-method token usable on this connector.
+    pub token: String,
+    /// Merchant's order reference, if any (sent as metadata `order_id`).
+    pub merchant_reference: Option<String>,
+    /// Merchant metadata, forwarded.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Capture an authorized payment (full when `amount` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureRequest {
+    /// Idempotency key of this operation.
+    pub idempotency_key: String,
+    /// Provider's payment reference (`pi_…`).
+    pub provider_reference: String,
+    /// Amount to capture (minor units), or the full authorized amount.
+    pub amount: Option<Money>,
+}
+
+/// Void (cancel) an authorization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoidRequest {
+    /// Idempotency key of this operation.
+    pub idempotency_key: String,
+    /// Provider's payment reference.
+    pub provider_reference: String,
+}
+
+/// Refund part or all of a captured payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequest {
+    /// Idempotency key of this refund.
+    pub idempotency_key: String,
+    /// Provider's payment reference.
+    pub provider_reference: String,
+    /// Amount to refund.
+    pub money: Money,
+    /// Reason (`duplicate`, `fraudulent`, `requested_by_customer`), if given.
+    pub reason: Option<String>,
+}
+
+/// Find out what happened to an authorize whose outcome is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetrieveRequest {
+    /// Provider reference, when the authorize answered with one.
+    pub provider_reference: Option<String>,
+    /// The idempotency key the authorize was sent with (the attempt id).
+    pub idempotency_key: String,
+    /// Our payment id (searchable in provider metadata).
+    pub payment_id: String,
+}
+
+/// What one provider call produced. Every field is safe to store and show (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderResult {
+    /// The class (REFERENCE.md §5). For a retrieve: `approved` when a charge exists,
+    /// `provider_unavailable` when it provably does not, `unknown_outcome` when still unknown.
+    pub class: OutcomeClass,
+    /// Provider object id (`pi_…`, `re_…`), when known.
+    pub provider_reference: Option<String>,
+    /// Provider's own status string (`requires_capture`, `succeeded`…), when known.
+    pub provider_status: Option<String>,
+    /// HTTP status, when a response arrived.
+    pub http_status: Option<u16>,
+    /// Provider error code (`card_declined`, `rate_limit`…).
+    pub raw_code: Option<String>,
+    /// Provider decline code (`insufficient_funds`…).
+    pub decline_code: Option<String>,
+    /// Provider's human message, or our description of a transport failure.
+    pub message: Option<String>,
+    /// True when money was captured (automatic capture or a capture call), false when only
+    /// authorized. Meaningful only for `approved`.
+    pub captured: bool,
+    /// For `needs_customer_action`: where to send the customer (3DS URL), when known.
+    pub next_action_url: Option<String>,
+    /// Wall time of the call in milliseconds.
+    pub latency_ms: u64,
+}

@@ -1,0 +1,1 @@
+//! Deterministic in-process simulator (stub).

@@ -1,0 +1,1 @@
+//! Stripe PaymentIntents adapter (stub).
