@@ -153,6 +153,12 @@ pub struct PaymentDetail {
     pub refunded_minor: i64,
     /// Mode (`test`/`live`).
     pub mode: String,
+    /// Why the payment failed (`card_declined`, `no_eligible_connector`…), if it did.
+    pub failure_code: Option<String>,
+    /// Human failure explanation.
+    pub failure_message: Option<String>,
+    /// Where the customer must go (3DS), for `requires_action`.
+    pub next_action_url: Option<String>,
     /// Route decision and its trace.
     pub route: RouteTrace,
     /// Attempts in order.

@@ -1,1 +1,39 @@
-//! placeholder
+//! Switchboard's Postgres store: the only crate that writes SQL.
+//!
+//! - [`MIGRATOR`]: the schema from the workspace's `migrations/` folder, embedded at build time.
+//! - [`config`]: merchants, API keys, connectors (+ credentials), policies; weight changes.
+//! - [`payments`]: the durable payment protocol's writes (DESIGN.md §6) and idempotency rows.
+//! - [`read`]: read models for the console and the gateway's `GET`.
+//!
+//! Functions take a `&PgPool` when they run on their own, or a `&mut PgConnection` when the
+//! caller composes them inside one transaction. Nothing here calls a provider.
+
+pub mod config;
+pub mod payments;
+pub mod read;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+/// The embedded migrations (`migrations/*.sql` at the workspace root).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Opens a pool with `max_connections` and a 5 s acquire timeout. Errors: connection failures.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+}
+
+/// Applies pending migrations. Errors: migration failures (as `sqlx::migrate::MigrateError`).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Converts a UTC timestamp to Unix milliseconds.
+pub fn to_ms(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
