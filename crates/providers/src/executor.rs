@@ -1,7 +1,44 @@
 //! The one executor that does provider IO.
-// (stub: the providers helper fills this in)
-use crate::{AuthorizeRequest, CaptureRequest, ConnectorAccount, ProviderResult, RefundRequest, RetrieveRequest, VoidRequest};
-use std::time::Duration;
+//!
+//! [`Executor`] owns one `reqwest::Client` (rustls) built with `connect_timeout =
+//! cfg.connect_timeout` and a whole-request `timeout = cfg.read_timeout`, and dispatches on
+//! [`ConnectorAccount::provider`]:
+//! - Stripe: [`crate::stripe`] builds the request value, the executor adds `Authorization: Bearer
+//!   <key>` (the only place the secret is exposed, and reqwest marks that header sensitive), sends
+//!   it, and [`crate::stripe::parse_response`] classifies the answer. A `sk_live_`/`rk_live_` key
+//!   on a test-mode connector (or the reverse), an empty key or an unusable base URL is an
+//!   `auth_config_error` without any call.
+//! - Simulator: [`crate::simulator::Simulator`] answers in-process; its optional latency is slept
+//!   here, and a latency above `read_timeout` turns into the same `unknown_outcome` a real
+//!   timeout gives (after the simulator has acted, as a real PSP would have).
+//! - Square, Braintree, Mollie: `auth_config_error` "provider … not supported yet" (a connector we
+//!   cannot call is a configuration problem: fall back and alert, DESIGN.md §5).
+//!
+//! Transport failures (REFERENCE.md §8, DESIGN.md §5):
+//!
+//! | failure | class |
+//! |---|---|
+//! | connect error, refused, TLS handshake, connect timeout (nothing was sent) | provider_unavailable |
+//! | timeout after connecting, reset/closed connection, body read error | unknown_outcome (never a decline; also for retrieve, where provider_unavailable would mean "not charged") |
+//! | request could not be built (bad header value) | validation_error |
+//!
+//! Every call records `latency_ms` and emits one tracing event in a `provider_call` span with
+//! provider, connector, op, HTTP status, class, latency and Stripe's `Request-Id`; never the API
+//! key, headers or the request body. As a last line of defence every text field of the result is
+//! scrubbed of the API key before it is returned (a provider echoing the key must not put it in
+//! the attempt row).
+
+use crate::http::{HttpRequest, HttpResponse, Method};
+use crate::simulator::Simulator;
+use crate::{
+    AuthorizeRequest, CaptureRequest, ConnectorAccount, Operation, ProviderResult, RefundRequest,
+    RetrieveRequest, VoidRequest, stripe,
+};
+use routing::{Mode, OutcomeClass, Provider};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// Timeouts of the executor.
 #[derive(Debug, Clone, Copy)]
@@ -12,55 +49,367 @@ pub struct ExecutorConfig {
     pub read_timeout: Duration,
 }
 
+impl Default for ExecutorConfig {
+    /// 3 s to connect, 30 s for the answer.
+    fn default() -> ExecutorConfig {
+        ExecutorConfig {
+            connect_timeout: Duration::from_secs(3),
+            read_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The executor could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    /// reqwest could not build its client (e.g. no TLS backend could be initialised).
+    #[error("could not build the HTTP client: {0}")]
+    Client(String),
+}
+
 /// Owns the HTTP client; dispatches each call to the connector's provider module.
+///
+/// Cloning is cheap and clones share the client and the simulator state.
 #[derive(Clone)]
 pub struct Executor {
-    _cfg: ExecutorConfig,
+    client: reqwest::Client,
+    cfg: ExecutorConfig,
+    simulator: Arc<Simulator>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Executor {
-    /// Builds the executor.
-    pub fn new(cfg: ExecutorConfig) -> Executor {
-        Executor { _cfg: cfg }
+    /// Builds the executor with a fresh, instant [`Simulator`].
+    ///
+    /// Errors: [`ExecutorError::Client`] when reqwest cannot build its client.
+    pub fn new(cfg: ExecutorConfig) -> Result<Executor, ExecutorError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.read_timeout)
+            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ExecutorError::Client(e.to_string()))?;
+        Ok(Executor {
+            client,
+            cfg,
+            simulator: Arc::new(Simulator::new()),
+        })
     }
+
+    /// Uses `simulator` (e.g. one with latency, or one shared with a test) for simulator connectors.
+    pub fn with_simulator(mut self, simulator: Arc<Simulator>) -> Executor {
+        self.simulator = simulator;
+        self
+    }
+
+    /// The simulator used for simulator connectors.
+    pub fn simulator(&self) -> &Arc<Simulator> {
+        &self.simulator
+    }
+
+    /// The timeouts.
+    pub fn config(&self) -> ExecutorConfig {
+        self.cfg
+    }
+
     /// Authorize (and capture if automatic).
-    pub async fn authorize(&self, account: &ConnectorAccount, req: &AuthorizeRequest) -> ProviderResult {
-        let _ = (account, req);
-        unimplemented_result()
+    pub async fn authorize(
+        &self,
+        account: &ConnectorAccount,
+        req: &AuthorizeRequest,
+    ) -> ProviderResult {
+        self.call(
+            account,
+            Operation::Authorize,
+            || stripe::authorize_request(req),
+            |s| s.authorize(req),
+        )
+        .await
     }
     /// Capture.
-    pub async fn capture(&self, account: &ConnectorAccount, req: &CaptureRequest) -> ProviderResult {
-        let _ = (account, req);
-        unimplemented_result()
+    pub async fn capture(
+        &self,
+        account: &ConnectorAccount,
+        req: &CaptureRequest,
+    ) -> ProviderResult {
+        self.call(
+            account,
+            Operation::Capture,
+            || stripe::capture_request(req),
+            |s| s.capture(req),
+        )
+        .await
     }
     /// Void.
     pub async fn void(&self, account: &ConnectorAccount, req: &VoidRequest) -> ProviderResult {
-        let _ = (account, req);
-        unimplemented_result()
+        self.call(
+            account,
+            Operation::Void,
+            || stripe::void_request(req),
+            |s| s.void(req),
+        )
+        .await
     }
     /// Refund.
     pub async fn refund(&self, account: &ConnectorAccount, req: &RefundRequest) -> ProviderResult {
-        let _ = (account, req);
-        unimplemented_result()
+        self.call(
+            account,
+            Operation::Refund,
+            || stripe::refund_request(req),
+            |s| s.refund(req),
+        )
+        .await
     }
-    /// Retrieve (reconcile an unknown outcome).
-    pub async fn retrieve(&self, account: &ConnectorAccount, req: &RetrieveRequest) -> ProviderResult {
-        let _ = (account, req);
-        unimplemented_result()
+    /// Retrieve (reconcile an unknown outcome): `approved` when a charge exists,
+    /// `provider_unavailable` when provably none, `unknown_outcome` when still unknown.
+    pub async fn retrieve(
+        &self,
+        account: &ConnectorAccount,
+        req: &RetrieveRequest,
+    ) -> ProviderResult {
+        self.call(
+            account,
+            Operation::Retrieve,
+            || stripe::retrieve_request(req),
+            |s| s.retrieve(req),
+        )
+        .await
+    }
+
+    async fn call(
+        &self,
+        account: &ConnectorAccount,
+        op: Operation,
+        stripe_request: impl FnOnce() -> HttpRequest,
+        simulate: impl FnOnce(&Simulator) -> ProviderResult,
+    ) -> ProviderResult {
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "provider_call",
+            provider = account.provider.as_str(),
+            connector_id = %account.connector_id,
+            op = op.as_str(),
+        );
+        let (mut result, request_id) = async {
+            match account.provider {
+                Provider::Stripe => match stripe_precheck(account) {
+                    Some(r) => (r, None),
+                    None => {
+                        self.send(account, op, stripe_request(), stripe::parse_response)
+                            .await
+                    }
+                },
+                Provider::Simulator => (self.simulate(simulate).await, None),
+                Provider::Square | Provider::Braintree | Provider::Mollie => (
+                    ProviderResult::new(OutcomeClass::AuthConfigError).with_message(format!(
+                        "provider {} not supported yet",
+                        account.provider.as_str()
+                    )),
+                    None,
+                ),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        result.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        scrub(&mut result, account.api_key.expose_secret());
+        span.in_scope(|| {
+            tracing::info!(
+                provider = account.provider.as_str(),
+                op = op.as_str(),
+                http_status = ?result.http_status,
+                class = result.class.as_str(),
+                raw_code = ?result.raw_code,
+                decline_code = ?result.decline_code,
+                latency_ms = result.latency_ms,
+                request_id = ?request_id,
+                "provider call finished"
+            );
+        });
+        result
+    }
+
+    async fn simulate(
+        &self,
+        simulate: impl FnOnce(&Simulator) -> ProviderResult,
+    ) -> ProviderResult {
+        let latency = self.simulator.latency();
+        let answer = simulate(&self.simulator);
+        if latency > self.cfg.read_timeout {
+            tokio::time::sleep(self.cfg.read_timeout).await;
+            return ProviderResult::new(OutcomeClass::UnknownOutcome)
+                .with_message("timed out after the request was sent (simulated latency)");
+        }
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        answer
+    }
+
+    async fn send(
+        &self,
+        account: &ConnectorAccount,
+        op: Operation,
+        req: HttpRequest,
+        parse: fn(Operation, &HttpResponse) -> ProviderResult,
+    ) -> (ProviderResult, Option<String>) {
+        let url = format!("{}{}", account.base_url.trim_end_matches('/'), req.path);
+        let url = match reqwest::Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            Ok(_) | Err(_) => {
+                let r = ProviderResult::new(OutcomeClass::AuthConfigError)
+                    .with_message("the connector's base URL is not a usable http(s) URL");
+                return (r, None);
+            }
+        };
+        let method = match req.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut rb = self
+            .client
+            .request(method, url)
+            .bearer_auth(account.api_key.expose_secret());
+        for (k, v) in &req.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        match req.body.encode() {
+            Ok(Some((content_type, bytes))) => {
+                rb = rb
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(bytes);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return (
+                    ProviderResult::new(OutcomeClass::ValidationError).with_message(e.to_string()),
+                    None,
+                );
+            }
+        }
+        let resp = match rb.send().await {
+            Ok(r) => r,
+            Err(e) => return (transport_failure(op, &e, None), None),
+        };
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let request_id = headers
+            .iter()
+            .find(|(k, _)| k == "request-id")
+            .map(|(_, v)| v.clone());
+        let body = match resp.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) => return (transport_failure(op, &e, Some(status)), request_id),
+        };
+        (
+            parse(
+                op,
+                &HttpResponse {
+                    status,
+                    headers,
+                    body,
+                },
+            ),
+            request_id,
+        )
     }
 }
 
-fn unimplemented_result() -> ProviderResult {
-    ProviderResult {
-        class: routing::OutcomeClass::ProviderUnavailable,
-        provider_reference: None,
-        provider_status: None,
-        http_status: None,
-        raw_code: None,
-        decline_code: None,
-        message: Some("not implemented".into()),
-        captured: false,
-        next_action_url: None,
-        latency_ms: 0,
+/// Checks that need no call: an empty key, or a live key on a test connector (and the reverse).
+fn stripe_precheck(account: &ConnectorAccount) -> Option<ProviderResult> {
+    let key = account.api_key.expose_secret();
+    let msg = if key.trim().is_empty() {
+        "no API key configured for this connector"
+    } else {
+        let live = key.starts_with("sk_live_") || key.starts_with("rk_live_");
+        let test = key.starts_with("sk_test_") || key.starts_with("rk_test_");
+        match account.mode {
+            Mode::Test if live => "a live-mode API key is configured on a test-mode connector",
+            Mode::Live if test => "a test-mode API key is configured on a live-mode connector",
+            Mode::Test | Mode::Live => return None,
+        }
+    };
+    Some(ProviderResult::new(OutcomeClass::AuthConfigError).with_message(msg))
+}
+
+fn transport_failure(op: Operation, e: &reqwest::Error, status: Option<u16>) -> ProviderResult {
+    let (class, what) = if status.is_none() && e.is_connect() {
+        (
+            OutcomeClass::ProviderUnavailable,
+            "could not connect to the provider; nothing was sent",
+        )
+    } else if e.is_builder() {
+        (
+            OutcomeClass::ValidationError,
+            "the request could not be built",
+        )
+    } else if e.is_timeout() {
+        (
+            OutcomeClass::UnknownOutcome,
+            "timed out after the request was sent",
+        )
+    } else {
+        (
+            OutcomeClass::UnknownOutcome,
+            "the connection failed after the request was sent",
+        )
+    };
+    let suffix = match (class, op.moves_money()) {
+        (OutcomeClass::UnknownOutcome, true) => format!("; the {} may have happened", op.as_str()),
+        _ => String::new(),
+    };
+    let mut r =
+        ProviderResult::new(class).with_message(format!("{what}{suffix}: {}", error_chain(e)));
+    r.http_status = status;
+    r
+}
+
+/// The error and its sources, without the URL (which adds nothing and may be long).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    if parts.is_empty() {
+        "transport error".to_owned()
+    } else {
+        parts.join(": ")
+    }
+}
+
+/// Replaces every occurrence of the API key in the result's text fields.
+fn scrub(r: &mut ProviderResult, key: &str) {
+    if key.len() < 8 {
+        return;
+    }
+    for field in [
+        &mut r.provider_reference,
+        &mut r.provider_status,
+        &mut r.raw_code,
+        &mut r.decline_code,
+        &mut r.message,
+        &mut r.next_action_url,
+    ] {
+        if let Some(s) = field.as_mut().filter(|s| s.contains(key)) {
+            *s = s.replace(key, "[redacted]");
+        }
     }
 }

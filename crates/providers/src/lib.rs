@@ -12,7 +12,7 @@ pub mod http;
 pub mod simulator;
 pub mod stripe;
 
-pub use executor::{Executor, ExecutorConfig};
+pub use executor::{Executor, ExecutorConfig, ExecutorError};
 pub use http::{Body, HttpRequest, HttpResponse, Method};
 
 use routing::{CaptureMode, ConnectorId, Mode, Money, OutcomeClass, Provider};
@@ -136,4 +136,71 @@ pub struct ProviderResult {
     pub next_action_url: Option<String>,
     /// Wall time of the call in milliseconds.
     pub latency_ms: u64,
+}
+
+impl ProviderResult {
+    /// A result of `class` with every other field empty (`captured = false`, latency 0).
+    pub fn new(class: OutcomeClass) -> ProviderResult {
+        ProviderResult {
+            class,
+            provider_reference: None,
+            provider_status: None,
+            http_status: None,
+            raw_code: None,
+            decline_code: None,
+            message: None,
+            captured: false,
+            next_action_url: None,
+            latency_ms: 0,
+        }
+    }
+
+    /// Sets the message (builder style).
+    pub fn with_message(mut self, message: impl Into<String>) -> ProviderResult {
+        self.message = Some(message.into());
+        self
+    }
+}
+
+/// Which operation a provider call performs. The same HTTP answer can mean different things per
+/// operation (a `canceled` PaymentIntent is the success of a void but "not charged" for a
+/// retrieve; a 500 on a retrieve says nothing about the charge), so parsers take it.
+///
+/// For [`Operation::Capture`], [`Operation::Void`] and [`Operation::Refund`],
+/// [`OutcomeClass::Approved`] means "the operation succeeded".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Create and confirm a payment (authorize, and capture when automatic).
+    Authorize,
+    /// Capture an authorization.
+    Capture,
+    /// Cancel an authorization.
+    Void,
+    /// Refund a captured payment.
+    Refund,
+    /// Look up what an earlier authorize did.
+    Retrieve,
+}
+
+impl Operation {
+    /// snake_case name (for logs and traces).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Authorize => "authorize",
+            Operation::Capture => "capture",
+            Operation::Void => "void",
+            Operation::Refund => "refund",
+            Operation::Retrieve => "retrieve",
+        }
+    }
+
+    /// Whether the operation can move money, so that a lost answer means a charge/capture/refund
+    /// may exist (`unknown_outcome`, never a decline).
+    pub fn moves_money(self) -> bool {
+        match self {
+            Operation::Authorize | Operation::Capture | Operation::Void | Operation::Refund => true,
+            Operation::Retrieve => false,
+        }
+    }
 }
