@@ -122,7 +122,10 @@ impl PaymentContext {
         if tokens.is_empty() {
             return Err(ContextError::NoTokens);
         }
-        if let Some(i) = tokens.iter().position(|t| t.token.is_empty() || t.token.len() > 255) {
+        if let Some(i) = tokens
+            .iter()
+            .position(|t| t.token.is_empty() || t.token.len() > 255)
+        {
             return Err(ContextError::BadToken(i));
         }
         if metadata.len() > 50 {
@@ -130,10 +133,14 @@ impl PaymentContext {
         }
         for (k, v) in &metadata {
             if k.is_empty() || k.len() > 40 {
-                return Err(ContextError::BadMetadata(format!("key {k:?} must be 1..=40 bytes")));
+                return Err(ContextError::BadMetadata(format!(
+                    "key {k:?} must be 1..=40 bytes"
+                )));
             }
             if v.len() > 500 {
-                return Err(ContextError::BadMetadata(format!("value of {k:?} must be <= 500 bytes")));
+                return Err(ContextError::BadMetadata(format!(
+                    "value of {k:?} must be <= 500 bytes"
+                )));
             }
         }
         Ok(PaymentContext {

@@ -223,15 +223,30 @@ pub fn decide(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            if first_of.get(&c.id) == Some(&i) { check_eligibility(ctx, c, mode) } else { Ok(()) }
+            if first_of.get(&c.id) == Some(&i) {
+                check_eligibility(ctx, c, mode)
+            } else {
+                Ok(())
+            }
         })
         .collect();
-    let candidates = Candidates { connectors, first_of: &first_of, eligibility: &eligibility };
+    let candidates = Candidates {
+        connectors,
+        first_of: &first_of,
+        eligibility: &eligibility,
+    };
 
-    let matched = policy.rules.iter().enumerate().find(|(_, rule)| rule_matches(rule, ctx));
+    let matched = policy
+        .rules
+        .iter()
+        .enumerate()
+        .find(|(_, rule)| rule_matches(rule, ctx));
     let (source, steps) = match matched {
         Some((index, rule)) => (
-            RouteSource::Rule { index: to_u32(index), name: rule.name.clone() },
+            RouteSource::Rule {
+                index: to_u32(index),
+                name: rule.name.clone(),
+            },
             rule_steps(rule, &candidates, roll),
         ),
         None => default_steps(&candidates, mode, roll),
@@ -245,9 +260,14 @@ pub fn decide(
             if let Some(c) = connectors.get(step.index) {
                 path.push(c.id);
             }
-            Verdict::Selected { position: to_u32(position), reason: step.reason }
+            Verdict::Selected {
+                position: to_u32(position),
+                reason: step.reason,
+            }
         } else {
-            Verdict::Skipped { reason: SkipReason::PathCapReached }
+            Verdict::Skipped {
+                reason: SkipReason::PathCapReached,
+            }
         };
         if let Some(slot) = verdicts.get_mut(step.index) {
             *slot = Some(verdict);
@@ -259,27 +279,47 @@ pub fn decide(
             SkipReason::WeightZero
         }
     };
-    let explain_ctx = ExplainCtx { source: &source, cap };
+    let explain_ctx = ExplainCtx {
+        source: &source,
+        cap,
+    };
     let mut entries: Vec<TraceEntry> = Vec::with_capacity(connectors.len());
     for (i, c) in connectors.iter().enumerate() {
         let first = first_of.get(&c.id).copied().unwrap_or(i);
         let verdict = if first == i {
-            match (verdicts.get_mut(i).and_then(Option::take), eligibility.get(i)) {
+            match (
+                verdicts.get_mut(i).and_then(Option::take),
+                eligibility.get(i),
+            ) {
                 (Some(v), _) => v,
-                (None, Some(Err(reason))) => Verdict::Skipped { reason: reason.clone() },
-                (None, Some(Ok(())) | None) => Verdict::Skipped { reason: not_chosen.clone() },
+                (None, Some(Err(reason))) => Verdict::Skipped {
+                    reason: reason.clone(),
+                },
+                (None, Some(Ok(())) | None) => Verdict::Skipped {
+                    reason: not_chosen.clone(),
+                },
             }
         } else {
             // A repeated id: same verdict as its first entry (already built, first < i).
             match entries.get(first) {
                 Some(e) => e.verdict.clone(),
-                None => Verdict::Skipped { reason: not_chosen.clone() },
+                None => Verdict::Skipped {
+                    reason: not_chosen.clone(),
+                },
             }
         };
         let explanation = explain_verdict(&c.name, &verdict, &explain_ctx);
-        entries.push(TraceEntry { connector_id: c.id, connector_name: c.name.clone(), verdict, explanation });
+        entries.push(TraceEntry {
+            connector_id: c.id,
+            connector_name: c.name.clone(),
+            verdict,
+            explanation,
+        });
     }
-    RouteDecision { path, trace: RouteTrace { source, entries } }
+    RouteDecision {
+        path,
+        trace: RouteTrace { source, entries },
+    }
 }
 
 /// The token of `ctx` to send to `connector`, if any (connector-scoped first, then
@@ -297,32 +337,50 @@ pub fn usable_token<'a>(ctx: &'a PaymentContext, connector: &Connector) -> Optio
     };
     let portable = || {
         if connector.capabilities.accepts_portable_tokens {
-            ctx.tokens.iter().find(|t| matches!(t.scope, TokenScope::Portable))
+            ctx.tokens
+                .iter()
+                .find(|t| matches!(t.scope, TokenScope::Portable))
         } else {
             None
         }
     };
-    connector_scoped().or_else(provider_scoped).or_else(portable).map(|t| t.token.as_str())
+    connector_scoped()
+        .or_else(provider_scoped)
+        .or_else(portable)
+        .map(|t| t.token.as_str())
 }
 
 impl RouteTrace {
     /// The multi-line "explain" text: one line for the source, then one indented line per
     /// connector (the entries' explanations, in input order).
     pub fn explain(&self) -> String {
-        let any_selected = self.entries.iter().any(|e| matches!(e.verdict, Verdict::Selected { .. }));
+        let any_selected = self
+            .entries
+            .iter()
+            .any(|e| matches!(e.verdict, Verdict::Selected { .. }));
         let mut out = String::from("Route: ");
         match &self.source {
             RouteSource::Rule { index, name } => {
-                let _ = write!(out, "rule {} \"{name}\" matched (weights ignored)", u64::from(*index) + 1);
+                let _ = write!(
+                    out,
+                    "rule {} \"{name}\" matched (weights ignored)",
+                    u64::from(*index) + 1
+                );
                 if !any_selected {
                     out.push_str("; none of its steps is eligible: no_eligible_connector");
                 }
             }
             RouteSource::Weighted { roll } => {
-                let _ = write!(out, "no rule matched; weighted pick with roll {}", fmt_unit(*roll));
+                let _ = write!(
+                    out,
+                    "no rule matched; weighted pick with roll {}",
+                    fmt_unit(*roll)
+                );
             }
             RouteSource::Primary => {
-                out.push_str("no rule matched and no weighted connector is eligible; primary alone");
+                out.push_str(
+                    "no rule matched and no weighted connector is eligible; primary alone",
+                );
             }
             RouteSource::NoEligibleConnector => {
                 out.push_str("no rule matched and no connector is eligible: no_eligible_connector");
@@ -361,7 +419,9 @@ fn check_eligibility(ctx: &PaymentContext, c: &Connector, mode: Mode) -> Result<
         ConnectorStatus::Disabled => return Err(SkipReason::Disabled),
     }
     if c.mode != mode {
-        return Err(SkipReason::OtherMode { connector_mode: c.mode });
+        return Err(SkipReason::OtherMode {
+            connector_mode: c.mode,
+        });
     }
     match c.circuit {
         CircuitState::Closed => {}
@@ -374,16 +434,22 @@ fn check_eligibility(ctx: &PaymentContext, c: &Connector, mode: Mode) -> Result<
     }
     let caps = &c.capabilities;
     if !caps.currencies.is_empty() && !caps.currencies.contains(&ctx.money.currency) {
-        return Err(SkipReason::CurrencyUnsupported { currency: ctx.money.currency });
+        return Err(SkipReason::CurrencyUnsupported {
+            currency: ctx.money.currency,
+        });
     }
     if !caps.countries.is_empty() && !caps.countries.contains(&ctx.country) {
-        return Err(SkipReason::CountryUnsupported { country: ctx.country });
+        return Err(SkipReason::CountryUnsupported {
+            country: ctx.country,
+        });
     }
     if !caps.methods.contains(&ctx.method) {
         return Err(SkipReason::MethodUnsupported { method: ctx.method });
     }
     if !caps.capture_modes.contains(&ctx.capture) {
-        return Err(SkipReason::CaptureModeUnsupported { capture: ctx.capture });
+        return Err(SkipReason::CaptureModeUnsupported {
+            capture: ctx.capture,
+        });
     }
     if usable_token(ctx, c).is_none() {
         return Err(SkipReason::NoUsableToken);
@@ -401,7 +467,11 @@ struct Candidates<'a> {
 impl Candidates<'_> {
     /// Whether input index `i` is the first entry of its id and eligible.
     fn ok(&self, i: usize) -> bool {
-        let first = self.connectors.get(i).and_then(|c| self.first_of.get(&c.id)) == Some(&i);
+        let first = self
+            .connectors
+            .get(i)
+            .and_then(|c| self.first_of.get(&c.id))
+            == Some(&i);
         first && matches!(self.eligibility.get(i), Some(Ok(())))
     }
     fn created_seq(&self, i: usize) -> i64 {
@@ -447,12 +517,18 @@ fn weighted_steps(list: &[(usize, u32)], roll: f64, out: &mut Vec<Step>) -> Opti
     if let Some((k, lower, upper)) = picked
         && let Some(&(index, _)) = list.get(k)
     {
-        out.push(Step { index, reason: SelectReason::WeightedPick { lower, upper, roll } });
+        out.push(Step {
+            index,
+            reason: SelectReason::WeightedPick { lower, upper, roll },
+        });
     }
     let picked_k = picked.map(|(k, _, _)| k);
     for (k, &(index, weight)) in list.iter().enumerate() {
         if Some(k) != picked_k {
-            out.push(Step { index, reason: SelectReason::WeightedOrder { weight } });
+            out.push(Step {
+                index,
+                reason: SelectReason::WeightedOrder { weight },
+            });
         }
     }
     picked_k.and_then(|k| list.get(k)).map(|&(index, _)| index)
@@ -465,13 +541,20 @@ fn rule_steps(rule: &Rule, cands: &Candidates<'_>, roll: f64) -> Vec<Step> {
     match &rule.action {
         RuleAction::Path { connectors } => {
             for (position, id) in connectors.iter().enumerate() {
-                let Some(&index) = cands.first_of.get(id) else { continue };
+                let Some(&index) = cands.first_of.get(id) else {
+                    continue;
+                };
                 if seen.contains(&index) {
                     continue;
                 }
                 seen.push(index);
                 if cands.ok(index) {
-                    steps.push(Step { index, reason: SelectReason::RulePath { position: to_u32(position) } });
+                    steps.push(Step {
+                        index,
+                        reason: SelectReason::RulePath {
+                            position: to_u32(position),
+                        },
+                    });
                 }
             }
         }
@@ -479,7 +562,9 @@ fn rule_steps(rule: &Rule, cands: &Candidates<'_>, roll: f64) -> Vec<Step> {
             // (input index, rule weight, list position)
             let mut listed: Vec<(usize, u32, usize)> = Vec::new();
             for (position, (id, weight)) in weights.iter().enumerate() {
-                let Some(&index) = cands.first_of.get(id) else { continue };
+                let Some(&index) = cands.first_of.get(id) else {
+                    continue;
+                };
                 if seen.contains(&index) {
                     continue;
                 }
@@ -488,7 +573,9 @@ fn rule_steps(rule: &Rule, cands: &Candidates<'_>, roll: f64) -> Vec<Step> {
                     listed.push((index, *weight, position));
                 }
             }
-            listed.sort_by_key(|&(index, weight, position)| (Reverse(weight), cands.created_seq(index), position));
+            listed.sort_by_key(|&(index, weight, position)| {
+                (Reverse(weight), cands.created_seq(index), position)
+            });
             let list: Vec<(usize, u32)> = listed.iter().map(|&(i, w, _)| (i, w)).collect();
             weighted_steps(&list, roll, &mut steps);
         }
@@ -498,7 +585,10 @@ fn rule_steps(rule: &Rule, cands: &Candidates<'_>, roll: f64) -> Vec<Step> {
 
 /// The default route (no rule matched): source and uncapped steps.
 fn default_steps(cands: &Candidates<'_>, mode: Mode, roll: f64) -> (RouteSource, Vec<Step>) {
-    let primary = cands.connectors.iter().position(|c| c.is_primary && c.mode == mode);
+    let primary = cands
+        .connectors
+        .iter()
+        .position(|c| c.is_primary && c.mode == mode);
     let primary_ok = primary.is_some_and(|p| cands.ok(p));
     let mut weighted: Vec<(usize, u32)> = cands
         .connectors
@@ -513,7 +603,10 @@ fn default_steps(cands: &Candidates<'_>, mode: Mode, roll: f64) -> (RouteSource,
     if weighted.is_empty() {
         return match primary {
             Some(index) if primary_ok => {
-                steps.push(Step { index, reason: SelectReason::PrimaryLastResort });
+                steps.push(Step {
+                    index,
+                    reason: SelectReason::PrimaryLastResort,
+                });
                 (RouteSource::Primary, steps)
             }
             Some(_) | None => (RouteSource::NoEligibleConnector, steps),
@@ -522,20 +615,31 @@ fn default_steps(cands: &Candidates<'_>, mode: Mode, roll: f64) -> (RouteSource,
     // The pick covers every weighted connector (the primary too); the ordered rest leaves the
     // primary out, it goes last.
     let picked = weighted_pick(&weighted, roll);
-    let picked_index = picked.and_then(|(k, _, _)| weighted.get(k)).map(|&(i, _)| i);
+    let picked_index = picked
+        .and_then(|(k, _, _)| weighted.get(k))
+        .map(|&(i, _)| i);
     if let (Some((_, lower, upper)), Some(index)) = (picked, picked_index) {
-        steps.push(Step { index, reason: SelectReason::WeightedPick { lower, upper, roll } });
+        steps.push(Step {
+            index,
+            reason: SelectReason::WeightedPick { lower, upper, roll },
+        });
     }
     for &(index, weight) in &weighted {
         if Some(index) != picked_index && Some(index) != primary {
-            steps.push(Step { index, reason: SelectReason::WeightedOrder { weight } });
+            steps.push(Step {
+                index,
+                reason: SelectReason::WeightedOrder { weight },
+            });
         }
     }
     if let Some(p) = primary
         && primary_ok
         && picked_index != Some(p)
     {
-        steps.push(Step { index: p, reason: SelectReason::PrimaryLastResort });
+        steps.push(Step {
+            index: p,
+            reason: SelectReason::PrimaryLastResort,
+        });
     }
     (RouteSource::Weighted { roll }, steps)
 }
@@ -548,23 +652,33 @@ fn rule_matches(rule: &Rule, ctx: &PaymentContext) -> bool {
 /// Evaluates one condition.
 pub(crate) fn condition_matches(cond: &Condition, ctx: &PaymentContext) -> bool {
     match cond {
-        Condition::Currency { test } => test_equality(test, Some(&ctx.money.currency), |a, v| a == v),
+        Condition::Currency { test } => {
+            test_equality(test, Some(&ctx.money.currency), |a, v| a == v)
+        }
         Condition::Amount { test } => test_amount(test, ctx.money.amount_minor),
         Condition::Country { test } => test_equality(test, Some(&ctx.country), |a, v| a == v),
         Condition::PaymentMethod { test } => test_equality(test, Some(&ctx.method), |a, v| a == v),
         Condition::CardBrand { test } => {
-            test_equality(test, ctx.card_brand.as_deref(), |a: &String, v: &str| a.eq_ignore_ascii_case(v))
+            test_equality(test, ctx.card_brand.as_deref(), |a: &String, v: &str| {
+                a.eq_ignore_ascii_case(v)
+            })
         }
         Condition::CaptureMode { test } => test_equality(test, Some(&ctx.capture), |a, v| a == v),
-        Condition::Metadata { key, test } => {
-            test_equality(test, ctx.metadata.get(key).map(String::as_str), |a: &String, v: &str| a == v)
-        }
+        Condition::Metadata { key, test } => test_equality(
+            test,
+            ctx.metadata.get(key).map(String::as_str),
+            |a: &String, v: &str| a == v,
+        ),
     }
 }
 
 /// `eq`/`ne`/`in`/`not_in` on an unordered field; ordering operators are false. A missing value
 /// matches only `ne` and `not_in`.
-fn test_equality<T, V: ?Sized>(test: &Test<T>, value: Option<&V>, eq: impl Fn(&T, &V) -> bool) -> bool {
+fn test_equality<T, V: ?Sized>(
+    test: &Test<T>,
+    value: Option<&V>,
+    eq: impl Fn(&T, &V) -> bool,
+) -> bool {
     match (test, value) {
         (Test::Eq(a), Some(v)) => eq(a, v),
         (Test::Ne(a), Some(v)) => !eq(a, v),
@@ -608,21 +722,31 @@ fn fmt_unit(x: f64) -> String {
 
 fn explain_verdict(name: &str, verdict: &Verdict, ec: &ExplainCtx<'_>) -> String {
     let rule = match ec.source {
-        RouteSource::Rule { index, name } => Some(format!("rule {} \"{name}\"", u64::from(*index) + 1)),
-        RouteSource::Weighted { .. } | RouteSource::Primary | RouteSource::NoEligibleConnector => None,
+        RouteSource::Rule { index, name } => {
+            Some(format!("rule {} \"{name}\"", u64::from(*index) + 1))
+        }
+        RouteSource::Weighted { .. } | RouteSource::Primary | RouteSource::NoEligibleConnector => {
+            None
+        }
     };
     match verdict {
         Verdict::Selected { position, reason } => {
             let n = u64::from(*position) + 1;
             let why = match (reason, &rule) {
-                (SelectReason::RulePath { position: step }, Some(r)) if step == position => format!("{r} matched"),
+                (SelectReason::RulePath { position: step }, Some(r)) if step == position => {
+                    format!("{r} matched")
+                }
                 (SelectReason::RulePath { position: step }, Some(r)) => {
                     format!("{r} matched, step {} of its path", u64::from(*step) + 1)
                 }
-                (SelectReason::RulePath { position: step }, None) => format!("step {} of the rule", u64::from(*step) + 1),
+                (SelectReason::RulePath { position: step }, None) => {
+                    format!("step {} of the rule", u64::from(*step) + 1)
+                }
                 (SelectReason::WeightedPick { lower, upper, roll }, r) => format!(
                     "{}weighted pick: roll {} in [{}, {})",
-                    r.as_ref().map(|r| format!("{r} matched; ")).unwrap_or_default(),
+                    r.as_ref()
+                        .map(|r| format!("{r} matched; "))
+                        .unwrap_or_default(),
                     fmt_unit(*roll),
                     fmt_unit(*lower),
                     fmt_unit(*upper)
@@ -635,7 +759,9 @@ fn explain_verdict(name: &str, verdict: &Verdict, ec: &ExplainCtx<'_>) -> String
                 }
                 (SelectReason::PrimaryLastResort, _) => match ec.source {
                     RouteSource::Primary => "primary: no weighted connector is eligible".to_owned(),
-                    RouteSource::Rule { .. } | RouteSource::Weighted { .. } | RouteSource::NoEligibleConnector => {
+                    RouteSource::Rule { .. }
+                    | RouteSource::Weighted { .. }
+                    | RouteSource::NoEligibleConnector => {
                         "primary, last resort of the default route".to_owned()
                     }
                 },
@@ -653,10 +779,16 @@ fn explain_verdict(name: &str, verdict: &Verdict, ec: &ExplainCtx<'_>) -> String
                     format!("connector is in {theirs} mode, the payment is {ours}")
                 }
                 SkipReason::CircuitOpen => "circuit open".to_owned(),
-                SkipReason::ProbeBudgetExhausted => "circuit half-open and its probe budget is used up".to_owned(),
+                SkipReason::ProbeBudgetExhausted => {
+                    "circuit half-open and its probe budget is used up".to_owned()
+                }
                 SkipReason::WeightZero => "weight 0 (receives no weighted traffic)".to_owned(),
-                SkipReason::CurrencyUnsupported { currency } => format!("currency {currency} not supported"),
-                SkipReason::CountryUnsupported { country } => format!("billing country {country} not supported"),
+                SkipReason::CurrencyUnsupported { currency } => {
+                    format!("currency {currency} not supported")
+                }
+                SkipReason::CountryUnsupported { country } => {
+                    format!("billing country {country} not supported")
+                }
                 SkipReason::MethodUnsupported { method } => {
                     format!("payment method {} not supported", method_str(*method))
                 }
@@ -700,14 +832,19 @@ pub(crate) fn validate(policy: &Policy, known: &[ConnectorId]) -> Vec<PolicyIssu
         issues.push(PolicyIssue {
             rule: None,
             code: "bad_max_attempts".to_owned(),
-            message: "max_attempts must be at least 1 (provider calls allowed per payment)".to_owned(),
+            message: "max_attempts must be at least 1 (provider calls allowed per payment)"
+                .to_owned(),
         });
     }
     let mut catch_all: Option<(usize, &str)> = None;
     for (i, rule) in policy.rules.iter().enumerate() {
         let label = format!("rule {} \"{}\"", i + 1, rule.name);
         let mut push = |code: &str, message: String| {
-            issues.push(PolicyIssue { rule: Some(to_u32(i)), code: code.to_owned(), message });
+            issues.push(PolicyIssue {
+                rule: Some(to_u32(i)),
+                code: code.to_owned(),
+                message,
+            });
         };
         if let Some((j, shadow)) = catch_all {
             push(
@@ -724,13 +861,19 @@ pub(crate) fn validate(policy: &Policy, known: &[ConnectorId]) -> Vec<PolicyIssu
         let ids: Vec<&ConnectorId> = match &rule.action {
             RuleAction::Path { connectors } => {
                 if connectors.is_empty() {
-                    push("empty_path", format!("{label}: its path lists no connector"));
+                    push(
+                        "empty_path",
+                        format!("{label}: its path lists no connector"),
+                    );
                 }
                 connectors.iter().collect()
             }
             RuleAction::Split { weights } => {
                 if weights.is_empty() {
-                    push("empty_path", format!("{label}: its split lists no connector"));
+                    push(
+                        "empty_path",
+                        format!("{label}: its split lists no connector"),
+                    );
                 } else if weights.iter().all(|(_, w)| *w == 0) {
                     push("zero_split", format!("{label}: its split weights sum to 0"));
                 }
@@ -741,7 +884,10 @@ pub(crate) fn validate(policy: &Policy, known: &[ConnectorId]) -> Vec<PolicyIssu
         for id in ids {
             if !known.contains(id) && !reported.contains(&id) {
                 reported.push(id);
-                push("unknown_connector", format!("{label}: connector {id} is not a connector of this merchant"));
+                push(
+                    "unknown_connector",
+                    format!("{label}: connector {id} is not a connector of this merchant"),
+                );
             }
         }
         if rule.conditions.is_empty() && catch_all.is_none() {
@@ -760,7 +906,10 @@ fn check_condition(cond: &Condition, label: &str, push: &mut impl FnMut(&str, St
             if let Test::Between(low, high) = test
                 && low > high
             {
-                push("bad_range", format!("{label}: amount between {low} and {high} is empty (low > high)"));
+                push(
+                    "bad_range",
+                    format!("{label}: amount between {low} and {high} is empty (low > high)"),
+                );
             }
             check_sets(test, "amount", label, push);
         }
@@ -768,7 +917,9 @@ fn check_condition(cond: &Condition, label: &str, push: &mut impl FnMut(&str, St
         Condition::PaymentMethod { test } => check_test(test, "payment_method", label, push),
         Condition::CardBrand { test } => check_test(test, "card_brand", label, push),
         Condition::CaptureMode { test } => check_test(test, "capture_mode", label, push),
-        Condition::Metadata { key, test } => check_test(test, &format!("metadata \"{key}\""), label, push),
+        Condition::Metadata { key, test } => {
+            check_test(test, &format!("metadata \"{key}\""), label, push)
+        }
     }
 }
 
@@ -796,7 +947,10 @@ fn check_sets<T>(test: &Test<T>, field: &str, label: &str, push: &mut impl FnMut
             push("empty_set", format!("{label}: {field} in [] never matches"));
         }
         Test::NotIn(set) if set.is_empty() => {
-            push("empty_set", format!("{label}: {field} not_in [] always matches"));
+            push(
+                "empty_set",
+                format!("{label}: {field} not_in [] always matches"),
+            );
         }
         Test::Eq(_)
         | Test::Ne(_)

@@ -23,9 +23,16 @@ pub mod outcome;
 pub mod policy;
 pub mod state;
 
-pub use connector::{Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Provider};
-pub use context::{CaptureMode, ContextError, PaymentContext, PaymentMethodType, PaymentToken, TokenScope};
-pub use decide::{RouteDecision, RouteSource, RouteTrace, SelectReason, SkipReason, TraceEntry, Verdict, decide, usable_token};
+pub use connector::{
+    Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Provider,
+};
+pub use context::{
+    CaptureMode, ContextError, PaymentContext, PaymentMethodType, PaymentToken, TokenScope,
+};
+pub use decide::{
+    RouteDecision, RouteSource, RouteTrace, SelectReason, SkipReason, TraceEntry, Verdict, decide,
+    usable_token,
+};
 pub use money::{Country, Currency, Money, MoneyError};
 pub use outcome::{FallbackAction, FallbackMatrix, NextStep, OutcomeClass, StepInput, next_step};
 pub use policy::{Condition, Policy, PolicyIssue, Rule, RuleAction, Test, validate_policy};

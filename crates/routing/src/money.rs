@@ -26,6 +26,7 @@ pub enum MoneyError {
 }
 
 /// (code, minor-unit exponent) for every accepted ISO 4217 currency, sorted by code.
+#[rustfmt::skip]
 const CURRENCIES: &[(&str, u8)] = &[
     ("AED", 2), ("AFN", 2), ("ALL", 2), ("AMD", 2), ("ANG", 2), ("AOA", 2), ("ARS", 2), ("AUD", 2),
     ("AWG", 2), ("AZN", 2), ("BAM", 2), ("BBD", 2), ("BDT", 2), ("BGN", 2), ("BHD", 3), ("BIF", 0),
@@ -96,7 +97,12 @@ impl Currency {
         let sign = if amount_minor < 0 { "-" } else { "" };
         let abs = amount_minor.unsigned_abs();
         let div_u = div.unsigned_abs();
-        format!("{sign}{}.{:0width$}", abs / div_u, abs % div_u, width = exp as usize)
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / div_u,
+            abs % div_u,
+            width = exp as usize
+        )
     }
 }
 
@@ -134,9 +140,8 @@ impl Country {
     pub fn parse(code: &str) -> Result<Country, MoneyError> {
         let upper = code.trim().to_ascii_uppercase();
         let b = upper.as_bytes();
-        let user_assigned = |b: &[u8]| {
-            b == b"AA" || b == b"ZZ" || (b[0] == b'Q' && b[1] >= b'M') || b[0] == b'X'
-        };
+        let user_assigned =
+            |b: &[u8]| b == b"AA" || b == b"ZZ" || (b[0] == b'Q' && b[1] >= b'M') || b[0] == b'X';
         if b.len() == 2 && b.iter().all(u8::is_ascii_uppercase) && !user_assigned(b) {
             Ok(Country([b[0], b[1]]))
         } else {
@@ -193,11 +198,15 @@ impl Money {
         if amount_minor > Self::MAX_MINOR {
             return Err(MoneyError::AmountTooLarge(amount_minor));
         }
-        Ok(Money { amount_minor, currency })
+        Ok(Money {
+            amount_minor,
+            currency,
+        })
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

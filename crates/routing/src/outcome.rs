@@ -188,7 +188,11 @@ pub fn next_step(matrix: &FallbackMatrix, input: StepInput) -> NextStep {
     let action = match matrix.action_for(input.class) {
         Some(a) => a,
         None => {
-            return if input.reconciled { NextStep::StopUnknown } else { NextStep::Reconcile };
+            return if input.reconciled {
+                NextStep::StopUnknown
+            } else {
+                NextStep::Reconcile
+            };
         }
     };
     if input.class == OutcomeClass::Approved {

@@ -136,7 +136,11 @@ fn default_max_attempts() -> u8 {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { rules: Vec::new(), fallback: FallbackMatrix::default(), max_attempts: 3 }
+        Policy {
+            rules: Vec::new(),
+            fallback: FallbackMatrix::default(),
+            max_attempts: 3,
+        }
     }
 }
 

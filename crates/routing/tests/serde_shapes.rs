@@ -1,8 +1,9 @@
 //! JSON shapes of the policy AST (DESIGN.md §3: policies are stored as JSON).
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use routing::{
-    Condition, ConnectorId, Currency, FallbackAction, FallbackMatrix, Policy, Rule, RuleAction, Test,
+    Condition, ConnectorId, Currency, FallbackAction, FallbackMatrix, Policy, Rule, RuleAction,
+    Test,
 };
 use serde_json::{Value, json};
 
@@ -28,38 +29,69 @@ where
 fn conditions_round_trip_as_a_table() {
     let eur = Currency::parse("EUR").unwrap();
     let rows: Vec<(Value, Condition)> = vec![
-        (json!({"field":"currency","op":"eq","value":"EUR"}), Condition::Currency { test: Test::Eq(eur) }),
+        (
+            json!({"field":"currency","op":"eq","value":"EUR"}),
+            Condition::Currency {
+                test: Test::Eq(eur),
+            },
+        ),
         (
             json!({"field":"currency","op":"in","value":["EUR","USD"]}),
-            Condition::Currency { test: Test::In(vec![eur, Currency::parse("USD").unwrap()]) },
+            Condition::Currency {
+                test: Test::In(vec![eur, Currency::parse("USD").unwrap()]),
+            },
         ),
         (
             json!({"field":"amount","op":"between","value":[1000,5000]}),
-            Condition::Amount { test: Test::Between(1000, 5000) },
+            Condition::Amount {
+                test: Test::Between(1000, 5000),
+            },
         ),
-        (json!({"field":"amount","op":"lt","value":100}), Condition::Amount { test: Test::Lt(100) }),
-        (json!({"field":"amount","op":"gte","value":-1}), Condition::Amount { test: Test::Gte(-1) }),
+        (
+            json!({"field":"amount","op":"lt","value":100}),
+            Condition::Amount {
+                test: Test::Lt(100),
+            },
+        ),
+        (
+            json!({"field":"amount","op":"gte","value":-1}),
+            Condition::Amount {
+                test: Test::Gte(-1),
+            },
+        ),
         (
             json!({"field":"country","op":"not_in","value":["DE","FR"]}),
             Condition::Country {
-                test: Test::NotIn(vec![routing::Country::parse("DE").unwrap(), routing::Country::parse("FR").unwrap()]),
+                test: Test::NotIn(vec![
+                    routing::Country::parse("DE").unwrap(),
+                    routing::Country::parse("FR").unwrap(),
+                ]),
             },
         ),
         (
             json!({"field":"payment_method","op":"eq","value":"card"}),
-            Condition::PaymentMethod { test: Test::Eq(routing::PaymentMethodType::Card) },
+            Condition::PaymentMethod {
+                test: Test::Eq(routing::PaymentMethodType::Card),
+            },
         ),
         (
             json!({"field":"card_brand","op":"ne","value":"amex"}),
-            Condition::CardBrand { test: Test::Ne("amex".into()) },
+            Condition::CardBrand {
+                test: Test::Ne("amex".into()),
+            },
         ),
         (
             json!({"field":"capture_mode","op":"eq","value":"manual"}),
-            Condition::CaptureMode { test: Test::Eq(routing::CaptureMode::Manual) },
+            Condition::CaptureMode {
+                test: Test::Eq(routing::CaptureMode::Manual),
+            },
         ),
         (
             json!({"field":"metadata","key":"channel","op":"in","value":["app"]}),
-            Condition::Metadata { key: "channel".into(), test: Test::In(vec!["app".into()]) },
+            Condition::Metadata {
+                key: "channel".into(),
+                test: Test::In(vec!["app".into()]),
+            },
         ),
     ];
     for (json, expected) in rows {
@@ -70,8 +102,14 @@ fn conditions_round_trip_as_a_table() {
 #[test]
 fn condition_input_is_normalised_and_bad_input_rejected() {
     // Lower-case currency is accepted and normalised.
-    let c: Condition = serde_json::from_value(json!({"field":"currency","op":"eq","value":"eur"})).unwrap();
-    assert_eq!(c, Condition::Currency { test: Test::Eq(Currency::parse("EUR").unwrap()) });
+    let c: Condition =
+        serde_json::from_value(json!({"field":"currency","op":"eq","value":"eur"})).unwrap();
+    assert_eq!(
+        c,
+        Condition::Currency {
+            test: Test::Eq(Currency::parse("EUR").unwrap())
+        }
+    );
     for bad in [
         json!({"field":"currency","op":"eq","value":"EURO"}),
         json!({"field":"currency","op":"like","value":"EUR"}),
@@ -81,7 +119,10 @@ fn condition_input_is_normalised_and_bad_input_rejected() {
         json!({"field":"metadata","op":"eq","value":"x"}),
         json!({"field":"currency","value":"EUR"}),
     ] {
-        assert!(serde_json::from_value::<Condition>(bad.clone()).is_err(), "accepted {bad}");
+        assert!(
+            serde_json::from_value::<Condition>(bad.clone()).is_err(),
+            "accepted {bad}"
+        );
     }
 }
 
@@ -89,10 +130,17 @@ fn condition_input_is_normalised_and_bad_input_rejected() {
 fn rule_actions_round_trip() {
     let a = "00000000-0000-0000-0000-000000000001";
     let b = "00000000-0000-0000-0000-000000000002";
-    round_trip(json!({"type":"path","connectors":[a, b]}), &RuleAction::Path { connectors: vec![id(1), id(2)] });
+    round_trip(
+        json!({"type":"path","connectors":[a, b]}),
+        &RuleAction::Path {
+            connectors: vec![id(1), id(2)],
+        },
+    );
     round_trip(
         json!({"type":"split","weights":[[a,70],[b,30]]}),
-        &RuleAction::Split { weights: vec![(id(1), 70), (id(2), 30)] },
+        &RuleAction::Split {
+            weights: vec![(id(1), 70), (id(2), 30)],
+        },
     );
 }
 
@@ -125,16 +173,27 @@ fn policy_round_trips_and_defaults_apply() {
             Rule {
                 name: "EUR to EU".into(),
                 conditions: vec![
-                    Condition::Currency { test: Test::Eq(Currency::parse("EUR").unwrap()) },
-                    Condition::Amount { test: Test::Between(1000, 5000) },
-                    Condition::Metadata { key: "channel".into(), test: Test::In(vec!["app".into()]) },
+                    Condition::Currency {
+                        test: Test::Eq(Currency::parse("EUR").unwrap()),
+                    },
+                    Condition::Amount {
+                        test: Test::Between(1000, 5000),
+                    },
+                    Condition::Metadata {
+                        key: "channel".into(),
+                        test: Test::In(vec!["app".into()]),
+                    },
                 ],
-                action: RuleAction::Path { connectors: vec![id(1)] },
+                action: RuleAction::Path {
+                    connectors: vec![id(1)],
+                },
             },
             Rule {
                 name: "everything else".into(),
                 conditions: vec![],
-                action: RuleAction::Split { weights: vec![(id(1), 1)] },
+                action: RuleAction::Split {
+                    weights: vec![(id(1), 1)],
+                },
             },
         ],
         fallback: FallbackMatrix {
@@ -152,10 +211,15 @@ fn policy_round_trips_and_defaults_apply() {
     assert_eq!(empty, Policy::default());
     assert_eq!(empty.max_attempts, 3);
     let partial: Policy =
-        serde_json::from_value(json!({"fallback": {"soft_decline": {"action":"fall_back"}}})).unwrap();
+        serde_json::from_value(json!({"fallback": {"soft_decline": {"action":"fall_back"}}}))
+            .unwrap();
     assert_eq!(partial.fallback.soft_decline, FallbackAction::FallBack);
-    assert_eq!(partial.fallback.rate_limited, FallbackMatrix::default().rate_limited);
+    assert_eq!(
+        partial.fallback.rate_limited,
+        FallbackMatrix::default().rate_limited
+    );
     let no_conditions: Rule =
-        serde_json::from_value(json!({"name":"all","action":{"type":"path","connectors":[a]}})).unwrap();
+        serde_json::from_value(json!({"name":"all","action":{"type":"path","connectors":[a]}}))
+            .unwrap();
     assert!(no_conditions.conditions.is_empty());
 }

@@ -2,9 +2,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use routing::{
-    Capabilities, CaptureMode, CircuitState, Condition, Connector, ConnectorId, ConnectorStatus, Country,
-    Currency, Mode, PaymentContext, PaymentMethodType, PaymentToken, Policy, Provider, Rule, RuleAction, Test,
-    TokenScope,
+    Capabilities, CaptureMode, CircuitState, Condition, Connector, ConnectorId, ConnectorStatus,
+    Country, Currency, Mode, PaymentContext, PaymentMethodType, PaymentToken, Policy, Provider,
+    Rule, RuleAction, Test, TokenScope,
 };
 use std::collections::BTreeMap;
 
@@ -94,13 +94,24 @@ impl ConnExt for Connector {
 }
 
 pub fn portable() -> PaymentToken {
-    PaymentToken { token: "tok_portable".into(), scope: TokenScope::Portable }
+    PaymentToken {
+        token: "tok_portable".into(),
+        scope: TokenScope::Portable,
+    }
 }
 pub fn provider_token(p: Provider) -> PaymentToken {
-    PaymentToken { token: format!("tok_{}", p.as_str()), scope: TokenScope::Provider { provider: p } }
+    PaymentToken {
+        token: format!("tok_{}", p.as_str()),
+        scope: TokenScope::Provider { provider: p },
+    }
 }
 pub fn connector_token(n: u128) -> PaymentToken {
-    PaymentToken { token: format!("tok_conn_{n}"), scope: TokenScope::Connector { connector_id: id(n) } }
+    PaymentToken {
+        token: format!("tok_conn_{n}"),
+        scope: TokenScope::Connector {
+            connector_id: id(n),
+        },
+    }
 }
 
 /// A card payment with automatic capture and one portable token.
@@ -153,19 +164,28 @@ pub fn path_rule(name: &str, conditions: Vec<Condition>, ids: &[u128]) -> Rule {
     Rule {
         name: name.into(),
         conditions,
-        action: RuleAction::Path { connectors: ids.iter().map(|&n| id(n)).collect() },
+        action: RuleAction::Path {
+            connectors: ids.iter().map(|&n| id(n)).collect(),
+        },
     }
 }
 pub fn split_rule(name: &str, conditions: Vec<Condition>, weights: &[(u128, u32)]) -> Rule {
     Rule {
         name: name.into(),
         conditions,
-        action: RuleAction::Split { weights: weights.iter().map(|&(n, w)| (id(n), w)).collect() },
+        action: RuleAction::Split {
+            weights: weights.iter().map(|&(n, w)| (id(n), w)).collect(),
+        },
     }
 }
 pub fn policy(rules: Vec<Rule>) -> Policy {
-    Policy { rules, ..Policy::default() }
+    Policy {
+        rules,
+        ..Policy::default()
+    }
 }
 pub fn currency_is(c: &str) -> Condition {
-    Condition::Currency { test: Test::Eq(Currency::parse(c).unwrap()) }
+    Condition::Currency {
+        test: Test::Eq(Currency::parse(c).unwrap()),
+    }
 }
