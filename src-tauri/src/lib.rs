@@ -1,0 +1,46 @@
+//! Switchboard's desktop operations console (Tauri 2).
+//!
+//! This crate is deliberately thin: [`commands`] are `#[tauri::command]`s that call the engine's
+//! [`engine::console::Console`] and map its errors to [`engine::views::CommandError`]; [`state`]
+//! reads the environment (`DATABASE_URL`, optional `SWITCHBOARD_MERCHANT_ID`) and connects
+//! lazily, so a missing or broken configuration is shown in the UI instead of crashing the app;
+//! [`bindings`] writes the TypeScript IPC types into `ui/src/bindings/` (checked by the
+//! `bindings_fresh` test).
+
+pub mod bindings;
+pub mod commands;
+pub mod state;
+
+pub use state::{AppInfo, ConsoleState};
+
+/// Runs the console until its window is closed.
+///
+/// # Errors
+/// When Tauri cannot start (no display, webview failure).
+pub fn run() -> Result<(), tauri::Error> {
+    let state = ConsoleState::from_env();
+    tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_connectors,
+            commands::set_connector_weight,
+            commands::search_payments,
+            commands::get_payment,
+            commands::audit_log,
+        ])
+        .run(tauri::generate_context!())
+}
+
+/// Why a window cannot be opened here, if it cannot (GTK would panic without a display).
+pub fn display_problem() -> Option<&'static str> {
+    if cfg!(target_os = "linux") {
+        let has = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        if !has("DISPLAY") && !has("WAYLAND_DISPLAY") {
+            return Some(
+                "no display: set DISPLAY (or WAYLAND_DISPLAY), or run under `xvfb-run -a` / scripts/screenshot.sh",
+            );
+        }
+    }
+    None
+}

@@ -1,0 +1,162 @@
+import { useCallback, useEffect, useState } from "react";
+import type { AppInfo, CommandError } from "./bindings";
+import { toCommandError } from "./backend";
+import { useBackend } from "./context";
+import { ErrorBanner } from "./components/ErrorBanner";
+import { Audit } from "./views/Audit";
+import { Connectors } from "./views/Connectors";
+import { PaymentDetailView } from "./views/PaymentDetail";
+import { Payments, initialPaymentsState, type PaymentsState } from "./views/Payments";
+
+export type ViewName = "connectors" | "payments" | "audit";
+
+const NAV: { view: ViewName; label: string; hint: string }[] = [
+  { view: "connectors", label: "Connectors", hint: "weights · circuits · health" },
+  { view: "payments", label: "Payments", hint: "search · attempts · trace" },
+  { view: "audit", label: "Audit", hint: "who changed what" },
+];
+
+type InfoState = { kind: "loading" } | { kind: "loaded"; info: AppInfo } | { kind: "failed"; error: CommandError };
+
+function NotReady({ info, onRetry }: { info: AppInfo | null; error: CommandError; onRetry: () => void }) {
+  return (
+    <section className="view">
+      <div className="panel setup-panel">
+        <h2>The console is not connected</h2>
+        <p>
+          Switchboard reads its database from the environment of the console process. Fix the problem above, then
+          retry (no restart is needed when only the database was unavailable).
+        </p>
+        <dl className="setup-list">
+          <dt>
+            <code>DATABASE_URL</code>
+          </dt>
+          <dd>
+            required — <code>postgres://user:password@host:5432/database</code>
+            {info?.database ? (
+              <>
+                {" "}
+                (now: <code>{info.database}</code>)
+              </>
+            ) : null}
+          </dd>
+          <dt>
+            <code>SWITCHBOARD_MERCHANT_ID</code>
+          </dt>
+          <dd>optional — the merchant to show; the oldest merchant otherwise</dd>
+        </dl>
+        <button type="button" className="btn btn-primary" onClick={onRetry}>
+          Retry connection
+        </button>
+      </div>
+    </section>
+  );
+}
+
+export function App({ initialView = "connectors" }: { initialView?: ViewName }) {
+  const backend = useBackend();
+  const [infoState, setInfoState] = useState<InfoState>({ kind: "loading" });
+  const [view, setView] = useState<ViewName>(initialView);
+  const [paymentId, setPaymentId] = useState<string | null>(null);
+  const [payments, setPayments] = useState<PaymentsState>(initialPaymentsState);
+
+  const loadInfo = useCallback(async () => {
+    setInfoState({ kind: "loading" });
+    try {
+      setInfoState({ kind: "loaded", info: await backend.appInfo() });
+    } catch (e) {
+      setInfoState({ kind: "failed", error: toCommandError(e) });
+    }
+  }, [backend]);
+
+  useEffect(() => {
+    void loadInfo();
+  }, [loadInfo]);
+
+  const info = infoState.kind === "loaded" ? infoState.info : null;
+  const notReadyError: CommandError | null =
+    infoState.kind === "failed"
+      ? infoState.error
+      : info !== null && !info.ready
+        ? (info.error ?? { code: "not_ready", message: "the console is not connected" })
+        : null;
+
+  const go = (v: ViewName) => {
+    setView(v);
+    setPaymentId(null);
+  };
+  const closeDetail = useCallback(() => setPaymentId(null), []);
+
+  let content: React.ReactNode;
+  if (infoState.kind === "loading") {
+    content = <div className="placeholder">Connecting to the database…</div>;
+  } else if (notReadyError !== null) {
+    content = <NotReady info={info} error={notReadyError} onRetry={() => void loadInfo()} />;
+  } else if (view === "payments" && paymentId !== null) {
+    content = <PaymentDetailView id={paymentId} onBack={closeDetail} />;
+  } else if (view === "payments") {
+    content = <Payments state={payments} setState={setPayments} onOpen={setPaymentId} />;
+  } else if (view === "audit") {
+    content = <Audit />;
+  } else {
+    content = <Connectors />;
+  }
+
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden>
+            S
+          </span>
+          Switchboard
+        </div>
+        <div className="topbar-info" data-testid="app-info">
+          {info?.merchant_name ? (
+            <span className="merchant" title={info.merchant_id ?? ""}>
+              {info.merchant_name}
+            </span>
+          ) : (
+            <span className="muted">no merchant</span>
+          )}
+          <span className="sep" />
+          <span className="muted" title="database (no password)">
+            db <code>{info?.database ?? "—"}</code>
+          </span>
+          <span className="sep" />
+          <span className="muted">{info?.actor ?? ""}</span>
+          {info && (
+            <span className="badge badge-muted" title="build mode">
+              {info.mode} · v{info.version}
+            </span>
+          )}
+          <span
+            className={`conn-dot ${info?.ready ? "ok" : infoState.kind === "loading" ? "wait" : "bad"}`}
+            title={info?.ready ? "connected" : "not connected"}
+          />
+        </div>
+      </header>
+      <nav className="sidenav" aria-label="Views">
+        {NAV.map((n) => (
+          <button
+            key={n.view}
+            type="button"
+            className={`nav-item${view === n.view ? " active" : ""}`}
+            aria-current={view === n.view ? "page" : undefined}
+            data-testid={`nav-${n.view}`}
+            onClick={() => go(n.view)}
+          >
+            <span className="nav-label">{n.label}</span>
+            <span className="nav-hint">{n.hint}</span>
+          </button>
+        ))}
+      </nav>
+      <main className="content">
+        {notReadyError !== null && (
+          <ErrorBanner error={notReadyError} title="Not connected:" onRetry={() => void loadInfo()} />
+        )}
+        {content}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,123 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import type { CommandError, ConnectorView } from "../bindings";
+import { Connectors, validateWeightForm } from "../views/Connectors";
+import { connectors, mockBackend } from "./fixtures";
+import { renderWith } from "./render";
+
+async function card(name: string): Promise<HTMLElement> {
+  const cards = await screen.findAllByTestId("connector-card");
+  const found = cards.find((c) => c.dataset.name === name);
+  if (!found) throw new Error(`no card ${name}`);
+  return found;
+}
+
+describe("Connectors", () => {
+  it("renders one card per connector with its figures", async () => {
+    const backend = mockBackend();
+    renderWith(backend, <Connectors />);
+    const cards = await screen.findAllByTestId("connector-card");
+    expect(cards).toHaveLength(3);
+    expect(cards.map((c) => c.dataset.name)).toEqual(["Stripe US Primary", "Stripe EU Backup", "Square Fallback"]);
+
+    const primary = await card("Stripe US Primary");
+    expect(within(primary).getByTestId("weight-value")).toHaveTextContent("70");
+    expect(within(primary).getByText("PRIMARY")).toBeInTheDocument();
+    expect(within(primary).getByText("97.3%")).toBeInTheDocument();
+    expect(within(primary).getByText("1,200")).toBeInTheDocument();
+    expect(within(primary).getByText("420 ms")).toBeInTheDocument();
+    expect(within(primary).getByText("stripe · test")).toBeInTheDocument();
+
+    const square = await card("Square Fallback");
+    expect(within(square).queryByText("PRIMARY")).toBeNull();
+    expect(within(square).getByText("circuit open")).toBeInTheDocument();
+    expect(within(square).getAllByText("—").length).toBeGreaterThan(0);
+  });
+
+  it("edits a weight with a reason, rejects an empty reason, then refreshes", async () => {
+    const user = userEvent.setup();
+    let current: ConnectorView[] = connectors;
+    const backend = mockBackend({
+      listConnectors: async () => current,
+      setConnectorWeight: async (req) => {
+        current = current.map((c) => (c.id === req.connector_id ? { ...c, weight: req.weight } : c));
+        const updated = current.find((c) => c.id === req.connector_id);
+        if (!updated) throw { code: "not_found", message: "connector not found" } satisfies CommandError;
+        return updated;
+      },
+    });
+    renderWith(backend, <Connectors />);
+    const eu = await card("Stripe EU Backup");
+
+    await user.click(within(eu).getByTestId("edit-weight"));
+    const input = within(eu).getByTestId("weight-input");
+    await user.clear(input);
+    await user.type(input, "10");
+
+    // Empty reason: refused client-side, nothing sent.
+    await user.click(within(eu).getByTestId("save-weight"));
+    expect(within(eu).getByTestId("form-invalid")).toHaveTextContent(/reason is required/i);
+    expect(backend.setConnectorWeight).not.toHaveBeenCalled();
+
+    await user.type(within(eu).getByTestId("reason-input"), "INC-7 shift traffic");
+    await user.click(within(eu).getByTestId("save-weight"));
+
+    expect(backend.setConnectorWeight).toHaveBeenCalledTimes(1);
+    expect(backend.setConnectorWeight).toHaveBeenCalledWith({
+      connector_id: connectors[1]!.id,
+      weight: 10,
+      reason: "INC-7 shift traffic",
+    });
+    await waitFor(() => expect(within(eu).getByTestId("weight-value")).toHaveTextContent("10"));
+    expect(within(eu).queryByTestId("weight-input")).toBeNull();
+    expect(within(eu).getByRole("status")).toHaveTextContent("Weight set to 10.");
+    await waitFor(() => expect(backend.listConnectors.mock.calls.length).toBeGreaterThanOrEqual(2));
+  });
+
+  it("drain presets weight 0 and still asks for a reason", async () => {
+    const user = userEvent.setup();
+    const backend = mockBackend();
+    renderWith(backend, <Connectors />);
+    const primary = await card("Stripe US Primary");
+    await user.click(within(primary).getByTestId("drain"));
+    expect(within(primary).getByTestId("weight-input")).toHaveValue(0);
+    await user.click(within(primary).getByTestId("save-weight"));
+    expect(backend.setConnectorWeight).not.toHaveBeenCalled();
+    await user.type(within(primary).getByTestId("reason-input"), "incident");
+    await user.click(within(primary).getByTestId("save-weight"));
+    expect(backend.setConnectorWeight).toHaveBeenCalledWith({
+      connector_id: connectors[0]!.id,
+      weight: 0,
+      reason: "incident",
+    });
+  });
+
+  it("shows a server error with its code and keeps the form open", async () => {
+    const user = userEvent.setup();
+    const backend = mockBackend({
+      setConnectorWeight: async () => {
+        throw { code: "invalid_weight", message: "weight must be between 0 and 1000" } satisfies CommandError;
+      },
+    });
+    renderWith(backend, <Connectors />);
+    const eu = await card("Stripe EU Backup");
+    await user.click(within(eu).getByTestId("edit-weight"));
+    await user.type(within(eu).getByTestId("reason-input"), "testing errors");
+    await user.click(within(eu).getByTestId("save-weight"));
+    const banner = await within(eu).findByRole("alert");
+    expect(banner).toHaveTextContent("weight must be between 0 and 1000");
+    expect(within(banner).getByTestId("error-code")).toHaveTextContent("invalid_weight");
+    expect(within(eu).getByTestId("weight-input")).toBeInTheDocument();
+  });
+
+  it("validates weight and reason", () => {
+    expect(validateWeightForm("10", "ok reason")).toBeNull();
+    expect(validateWeightForm("", "ok reason")).toMatch(/whole number/);
+    expect(validateWeightForm("1001", "ok reason")).toMatch(/whole number/);
+    expect(validateWeightForm("-1", "ok reason")).toMatch(/whole number/);
+    expect(validateWeightForm("2.5", "ok reason")).toMatch(/whole number/);
+    expect(validateWeightForm("5", "   ")).toMatch(/reason is required/i);
+    expect(validateWeightForm("5", "ab")).toMatch(/at least 3/);
+  });
+});

@@ -1,0 +1,221 @@
+// Mock data typed with the GENERATED bindings: when a Rust IPC type changes and the bindings
+// are regenerated, this file stops compiling until the mocks follow.
+import { vi, type Mock } from "vitest";
+import type { Backend } from "../backend";
+import type {
+  AppInfo,
+  AttemptView,
+  AuditEntry,
+  ConnectorView,
+  PaymentDetail,
+  PaymentSummary,
+} from "../bindings";
+
+export const appInfo: AppInfo = {
+  ready: true,
+  error: null,
+  merchant_id: "7d9f2c1e-0000-4000-8000-000000000001",
+  merchant_name: "Acme Shop",
+  database: "switchboard@127.0.0.1:5432/switchboard",
+  actor: "console:tester",
+  mode: "debug",
+  version: "0.1.0",
+};
+
+export const connectors: ConnectorView[] = [
+  {
+    id: "c0000000-0000-4000-8000-000000000001",
+    name: "Stripe US Primary",
+    provider: "stripe",
+    mode: "test",
+    weight: 70,
+    is_primary: true,
+    status: "active",
+    circuit: "closed",
+    attempts_24h: 1200,
+    approved_24h: 1100,
+    approval_rate_24h: 0.9734,
+    p95_latency_ms: 420,
+  },
+  {
+    id: "c0000000-0000-4000-8000-000000000002",
+    name: "Stripe EU Backup",
+    provider: "stripe",
+    mode: "test",
+    weight: 30,
+    is_primary: false,
+    status: "active",
+    circuit: "half_open",
+    attempts_24h: 300,
+    approved_24h: 250,
+    approval_rate_24h: 0.8333,
+    p95_latency_ms: 910,
+  },
+  {
+    id: "c0000000-0000-4000-8000-000000000003",
+    name: "Square Fallback",
+    provider: "square",
+    mode: "test",
+    weight: 0,
+    is_primary: false,
+    status: "active",
+    circuit: "open",
+    attempts_24h: 0,
+    approved_24h: 0,
+    approval_rate_24h: null,
+    p95_latency_ms: null,
+  },
+];
+
+export const summary: PaymentSummary = {
+  id: "a1b2c3d4-0000-4000-8000-0000000000aa",
+  merchant_reference: "order-1001",
+  amount_minor: 1050,
+  currency: "EUR",
+  amount_display: "10.50",
+  status: "captured",
+  created_at_ms: Date.UTC(2026, 10, 21, 9, 30, 0),
+  attempt_count: 2,
+  last_connector: "Stripe EU Backup",
+};
+
+const t0 = Date.UTC(2026, 10, 21, 9, 30, 0, 120);
+
+export const attempts: AttemptView[] = [
+  {
+    id: "b0000000-0000-4000-8000-000000000001",
+    seq: 1,
+    connector_id: connectors[0]!.id,
+    connector_name: "Stripe US Primary",
+    provider: "stripe",
+    status: "failed",
+    outcome: "provider_unavailable",
+    provider_reference: null,
+    provider_status: null,
+    http_status: 503,
+    raw_code: "api_error",
+    decline_code: null,
+    message: "Service Unavailable",
+    requested_at_ms: t0,
+    responded_at_ms: t0 + 812,
+    latency_ms: 812,
+    next_step: "fall_back",
+    next_step_detail: "fell back to Stripe EU Backup",
+    reconciliation: null,
+  },
+  {
+    id: "b0000000-0000-4000-8000-000000000002",
+    seq: 2,
+    connector_id: connectors[1]!.id,
+    connector_name: "Stripe EU Backup",
+    provider: "stripe",
+    status: "succeeded",
+    outcome: "approved",
+    provider_reference: "pi_3Q0abc123",
+    provider_status: "succeeded",
+    http_status: 200,
+    raw_code: null,
+    decline_code: null,
+    message: null,
+    requested_at_ms: t0 + 830,
+    responded_at_ms: t0 + 1290,
+    latency_ms: 460,
+    next_step: "succeed",
+    next_step_detail: "approved: payment captured",
+    reconciliation: null,
+  },
+];
+
+export const detail: PaymentDetail = {
+  summary,
+  country: "DE",
+  method: "card",
+  capture_mode: "automatic",
+  captured_minor: 1050,
+  refunded_minor: 0,
+  mode: "test",
+  failure_code: null,
+  failure_message: null,
+  next_action_url: null,
+  route: {
+    source: { type: "weighted", roll: 0.42 },
+    entries: [
+      {
+        connector_id: connectors[0]!.id,
+        connector_name: "Stripe US Primary",
+        verdict: { verdict: "selected", position: 0, reason: { type: "weighted_pick", lower: 0, upper: 0.7, roll: 0.42 } },
+        explanation: "Stripe US Primary: selected #1, weighted pick (roll 0.42 in [0, 0.7))",
+      },
+      {
+        connector_id: connectors[1]!.id,
+        connector_name: "Stripe EU Backup",
+        verdict: { verdict: "selected", position: 1, reason: { type: "weighted_order", weight: 30 } },
+        explanation: "Stripe EU Backup: selected #2, next by weight (30)",
+      },
+      {
+        connector_id: connectors[2]!.id,
+        connector_name: "Square Fallback",
+        verdict: { verdict: "skipped", reason: { type: "no_usable_token" } },
+        explanation: "Square Fallback: skipped, no token usable on Square Fallback",
+      },
+    ],
+  },
+  attempts,
+  events: [
+    {
+      id: 1,
+      at_ms: t0 - 20,
+      cause: "api",
+      kind: "payment_created",
+      from_status: null,
+      to_status: "processing",
+      attempt_id: null,
+      detail: "POST /v1/payments",
+    },
+    {
+      id: 2,
+      at_ms: t0 + 1291,
+      cause: "provider_response",
+      kind: "status_changed",
+      from_status: "processing",
+      to_status: "captured",
+      attempt_id: attempts[1]!.id,
+      detail: "approved by Stripe EU Backup",
+    },
+  ],
+  updated_at_ms: t0 + 1291,
+};
+
+export const audit: AuditEntry[] = [
+  {
+    id: 7,
+    at_ms: Date.UTC(2026, 10, 21, 9, 0, 0),
+    actor: "console:ana",
+    entity: "connector",
+    entity_id: connectors[2]!.id,
+    action: "set_weight",
+    reason: "INC-42 Square 5xx",
+    before: '{"weight":20}',
+    after: '{"weight":0}',
+  },
+];
+
+export type MockBackend = { [K in keyof Backend]: Mock<Backend[K]> };
+
+/** A Backend whose every method is a vi.fn with happy defaults; override per test. */
+export function mockBackend(overrides: Partial<Backend> = {}): MockBackend {
+  return {
+    appInfo: vi.fn<Backend["appInfo"]>(overrides.appInfo ?? (async () => appInfo)),
+    listConnectors: vi.fn<Backend["listConnectors"]>(overrides.listConnectors ?? (async () => connectors)),
+    setConnectorWeight: vi.fn<Backend["setConnectorWeight"]>(
+      overrides.setConnectorWeight ??
+        (async (req) => {
+          const c = connectors.find((x) => x.id === req.connector_id) ?? connectors[0]!;
+          return { ...c, weight: req.weight };
+        }),
+    ),
+    searchPayments: vi.fn<Backend["searchPayments"]>(overrides.searchPayments ?? (async () => [summary])),
+    getPayment: vi.fn<Backend["getPayment"]>(overrides.getPayment ?? (async () => detail)),
+    auditLog: vi.fn<Backend["auditLog"]>(overrides.auditLog ?? (async () => audit)),
+  };
+}

@@ -1,0 +1,116 @@
+import { useCallback, useEffect, useState } from "react";
+import type { AuditEntry, CommandError } from "../bindings";
+import { toCommandError } from "../backend";
+import { useBackend } from "../context";
+import { ErrorBanner } from "../components/ErrorBanner";
+import { formatUtc, humanize, shortId } from "../format";
+
+const LIMITS = [100, 500, 1000];
+
+function parseObject(json: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(json);
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return "∅";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** `weight: 100 → 0` for the keys that changed; the raw JSON when it is not two objects. */
+export function changeSummary(before: string, after: string): string[] {
+  const b = parseObject(before);
+  const a = parseObject(after);
+  if (b === null || a === null) return [`${before || "∅"} → ${after || "∅"}`];
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
+  const changed = keys.filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]));
+  if (changed.length === 0) return ["no change"];
+  return changed.map((k) => `${k}: ${show(b[k])} → ${show(a[k])}`);
+}
+
+export function Audit() {
+  const backend = useBackend();
+  const [limit, setLimit] = useState(100);
+  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
+  const [error, setError] = useState<CommandError | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setEntries(await backend.auditLog(limit));
+      setError(null);
+    } catch (e) {
+      setError(toCommandError(e));
+    }
+  }, [backend, limit]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  return (
+    <section className="view">
+      <div className="view-head">
+        <h2>Audit log</h2>
+        <div className="view-meta">
+          <label className="inline-field">
+            Show
+            <select value={limit} onChange={(e) => setLimit(Number(e.target.value))} aria-label="Entries">
+              {LIMITS.map((l) => (
+                <option key={l} value={l}>
+                  {l}
+                </option>
+              ))}
+            </select>
+            latest
+          </label>
+          <button type="button" className="btn btn-small" onClick={() => void load()}>
+            Refresh
+          </button>
+        </div>
+      </div>
+      {error !== null && <ErrorBanner error={error} title="Could not load the audit log:" onRetry={() => void load()} />}
+      {entries === null && error === null && <div className="placeholder">Loading audit log…</div>}
+      {entries !== null && entries.length === 0 && <div className="placeholder">No audit entries yet.</div>}
+      {entries !== null && entries.length > 0 && (
+        <div className="panel panel-flush">
+          <table className="table" data-testid="audit-table">
+            <thead>
+              <tr>
+                <th style={{ width: 150 }}>Time (UTC)</th>
+                <th style={{ width: 170 }}>Actor</th>
+                <th style={{ width: 170 }}>Entity</th>
+                <th style={{ width: 110 }}>Action</th>
+                <th>Reason</th>
+                <th style={{ width: 260 }}>Before → after</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((e) => (
+                <tr key={e.id} data-testid="audit-row">
+                  <td className="mono">{formatUtc(e.at_ms)}</td>
+                  <td className="truncate" title={e.actor}>
+                    {e.actor}
+                  </td>
+                  <td>
+                    {e.entity} <span className="mono muted" title={e.entity_id}>{shortId(e.entity_id)}</span>
+                  </td>
+                  <td>{humanize(e.action)}</td>
+                  <td>{e.reason}</td>
+                  <td className="mono small">
+                    {changeSummary(e.before, e.after).map((line) => (
+                      <div key={line}>{line}</div>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
