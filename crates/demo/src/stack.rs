@@ -30,7 +30,7 @@ impl Gateway {
 /// provider read timeout.
 pub async fn start_gateway(database_url: &str, max_connections: u32, read_timeout: Duration) -> anyhow::Result<Gateway> {
     let pool = store::connect(database_url, max_connections).await?;
-    let executor = Executor::new(ExecutorConfig { connect_timeout: Duration::from_secs(2), read_timeout });
+    let executor = Executor::new(ExecutorConfig { connect_timeout: Duration::from_secs(2), read_timeout })?;
     let payments = Payments::new(pool.clone(), executor, Arc::new(SystemClock), Arc::new(RandomRolls));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -87,4 +87,21 @@ pub async fn follow_up_operations(
         if r.status().is_success() { refunds += 1 } else { failed += 1 }
     }
     Ok(format!("{captures} captures, {voids} voids, {refunds} refunds ({failed} refused)"))
+}
+
+/// Opens (`down = true`) or closes a Stripe outage for one emulator account: every request with
+/// that API key is answered HTTP 503 while it lasts.
+pub fn set_outage(faults: &psp_emulator::faults::Faults, api_key: &str, down: bool) {
+    if down {
+        let spec = psp_emulator::faults::FaultSpec::for_key(api_key).outage(
+            Duration::ZERO,
+            Duration::from_secs(24 * 3600),
+            psp_emulator::faults::OutageKind::Error,
+        );
+        if let Err(e) = faults.set(spec) {
+            tracing::warn!(error = %e, "cannot set the outage fault");
+        }
+    } else {
+        faults.clear_scope(Some(api_key));
+    }
 }

@@ -129,7 +129,7 @@ pub struct CaptureBody {
 }
 
 /// `POST /v1/payments/{id}/refunds` body.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
     /// Amount to refund (minor units); default = everything not yet refunded.

@@ -48,7 +48,7 @@ async fn setup(pool: PgPool) -> Setup {
     for c in [&a, &b] {
         store::config::insert_connector(&pool, merchant_id, c, "simulator:", "sim_secret_key", "test").await.unwrap();
     }
-    let executor = Executor::new(ExecutorConfig { connect_timeout: Duration::from_secs(1), read_timeout: Duration::from_secs(2) });
+    let executor = Executor::new(ExecutorConfig { connect_timeout: Duration::from_secs(1), read_timeout: Duration::from_secs(2) }).unwrap();
     let mut payments = Payments::new(pool, executor, Arc::new(SystemClock), Arc::new(FixedRoll(0.1)));
     payments.duplicate_wait = Duration::from_secs(5);
     Setup { payments, auth: MerchantAuth { merchant_id, mode: Mode::Test }, a: a.id, b: b.id }

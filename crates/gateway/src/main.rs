@@ -28,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
     let executor = Executor::new(ExecutorConfig {
         connect_timeout: Duration::from_millis(env_u64("PROVIDER_CONNECT_TIMEOUT_MS", 2000)),
         read_timeout: Duration::from_millis(env_u64("PROVIDER_READ_TIMEOUT_MS", 10_000)),
-    });
+    })
+    .context("cannot build the provider HTTP client")?;
     let payments = Payments::new(pool, executor, Arc::new(SystemClock), Arc::new(RandomRolls));
     let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, "switchboard gateway listening");

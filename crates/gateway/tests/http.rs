@@ -45,7 +45,7 @@ async fn start(pool: PgPool) -> Env {
     store::config::insert_connector(&pool, merchant_id, &mk("Stripe EU", 0, true), &emulator.base_url(), "sk_test_eu_key", "t")
         .await
         .unwrap();
-    let executor = Executor::new(ExecutorConfig { connect_timeout: Duration::from_secs(1), read_timeout: Duration::from_millis(700) });
+    let executor = Executor::new(ExecutorConfig { connect_timeout: Duration::from_secs(1), read_timeout: Duration::from_millis(700) }).unwrap();
     let payments = Payments::new(pool.clone(), executor, Arc::new(SystemClock), Arc::new(RandomRolls));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

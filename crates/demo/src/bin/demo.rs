@@ -64,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
     // Stripe US Primary is down (HTTP 503) from 35 % to 60 % of the run.
     let (start, end) = (n * 35 / 100, n * 60 / 100);
     let phase = Arc::new(AtomicU8::new(0));
-    let faults = emulator.faults();
+    let faults = emulator.faults().clone();
     let us_key = seeded.stripe_us_key.clone();
     let progress: Arc<dyn Fn(usize) + Send + Sync> = {
         let phase = phase.clone();
