@@ -19,8 +19,11 @@
 //! | failure | class |
 //! |---|---|
 //! | connect error, refused, TLS handshake, connect timeout (nothing was sent) | provider_unavailable |
-//! | timeout after connecting, reset/closed connection, body read error | unknown_outcome (never a decline; also for retrieve, where provider_unavailable would mean "not charged") |
+//! | timeout after connecting, reset/closed connection, body read error | unknown_outcome (never a decline) |
 //! | request could not be built (bad header value) | validation_error |
+//!
+//! For a **retrieve**, every failure above (and every pre-check failure) is `unknown_outcome`:
+//! `provider_unavailable` from a retrieve means "provably not charged".
 //!
 //! Every call records `latency_ms` and emits one tracing event in a `provider_call` span with
 //! provider, connector, op, HTTP status, class, latency and Stripe's `Request-Id`; never the API
@@ -200,20 +203,17 @@ impl Executor {
         let (mut result, request_id) = async {
             match account.provider {
                 Provider::Stripe => match stripe_precheck(account) {
-                    Some(r) => (r, None),
+                    Some(msg) => (failure(op, OutcomeClass::AuthConfigError, msg), None),
                     None => {
                         self.send(account, op, stripe_request(), stripe::parse_response)
                             .await
                     }
                 },
                 Provider::Simulator => (self.simulate(simulate).await, None),
-                Provider::Square | Provider::Braintree | Provider::Mollie => (
-                    ProviderResult::new(OutcomeClass::AuthConfigError).with_message(format!(
-                        "provider {} not supported yet",
-                        account.provider.as_str()
-                    )),
-                    None,
-                ),
+                Provider::Square | Provider::Braintree | Provider::Mollie => {
+                    let msg = format!("provider {} not supported yet", account.provider.as_str());
+                    (failure(op, OutcomeClass::AuthConfigError, msg), None)
+                }
             }
         }
         .instrument(span.clone())
@@ -264,9 +264,8 @@ impl Executor {
         let url = match reqwest::Url::parse(&url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
             Ok(_) | Err(_) => {
-                let r = ProviderResult::new(OutcomeClass::AuthConfigError)
-                    .with_message("the connector's base URL is not a usable http(s) URL");
-                return (r, None);
+                let msg = "the connector's base URL is not a usable http(s) URL";
+                return (failure(op, OutcomeClass::AuthConfigError, msg), None);
             }
         };
         let method = match req.method {
@@ -289,7 +288,7 @@ impl Executor {
             Ok(None) => {}
             Err(e) => {
                 return (
-                    ProviderResult::new(OutcomeClass::ValidationError).with_message(e.to_string()),
+                    failure(op, OutcomeClass::ValidationError, e.to_string()),
                     None,
                 );
             }
@@ -331,8 +330,22 @@ impl Executor {
     }
 }
 
+/// A failure found before or while sending. For a retrieve it is always `unknown_outcome`:
+/// there `provider_unavailable` would mean "provably not charged", and a lookup that did not
+/// happen proves nothing.
+fn failure(op: Operation, class: OutcomeClass, message: impl Into<String>) -> ProviderResult {
+    let message = message.into();
+    match op {
+        Operation::Retrieve => ProviderResult::new(OutcomeClass::UnknownOutcome)
+            .with_message(format!("retrieve failed: {message}")),
+        Operation::Authorize | Operation::Capture | Operation::Void | Operation::Refund => {
+            ProviderResult::new(class).with_message(message)
+        }
+    }
+}
+
 /// Checks that need no call: an empty key, or a live key on a test connector (and the reverse).
-fn stripe_precheck(account: &ConnectorAccount) -> Option<ProviderResult> {
+fn stripe_precheck(account: &ConnectorAccount) -> Option<&'static str> {
     let key = account.api_key.expose_secret();
     let msg = if key.trim().is_empty() {
         "no API key configured for this connector"
@@ -345,7 +358,7 @@ fn stripe_precheck(account: &ConnectorAccount) -> Option<ProviderResult> {
             Mode::Test | Mode::Live => return None,
         }
     };
-    Some(ProviderResult::new(OutcomeClass::AuthConfigError).with_message(msg))
+    Some(msg)
 }
 
 fn transport_failure(op: Operation, e: &reqwest::Error, status: Option<u16>) -> ProviderResult {
@@ -374,8 +387,7 @@ fn transport_failure(op: Operation, e: &reqwest::Error, status: Option<u16>) -> 
         (OutcomeClass::UnknownOutcome, true) => format!("; the {} may have happened", op.as_str()),
         _ => String::new(),
     };
-    let mut r =
-        ProviderResult::new(class).with_message(format!("{what}{suffix}: {}", error_chain(e)));
+    let mut r = failure(op, class, format!("{what}{suffix}: {}", error_chain(e)));
     r.http_status = status;
     r
 }
