@@ -9,6 +9,7 @@
 //!   from them by `src-tauri`).
 //! - [`error`]: [`EngineError`], with a stable machine-readable code per variant.
 
+pub mod config;
 pub mod console;
 pub mod error;
 pub mod payments;

@@ -29,7 +29,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use store::payments::{
-    AttemptUpdate, IdempotencyClaim, NewAttempt, NewEvent, NewOperation, NewPayment, PaymentUpdate,
+    AttemptUpdate, IdemKey, IdempotencyClaim, NewAttempt, NewEvent, NewOperation, NewPayment, PaymentUpdate, StartOutcome,
+    Step,
 };
 use store::read::{AttemptRow, PaymentRow};
 use time::OffsetDateTime;
@@ -156,35 +157,23 @@ pub struct ApiAnswer {
 pub struct Payments {
     pool: PgPool,
     executor: Executor,
+    config: crate::config::ConfigCache,
     clock: Arc<dyn Clock>,
     rolls: Arc<dyn Rolls>,
     /// How long a duplicate request waits for the first one to finish before answering 409.
     pub duplicate_wait: Duration,
 }
 
-/// Everything routing needs for one merchant and mode, read in one go.
-struct Config {
-    connectors: Vec<store::config::ConnectorRecord>,
-    policy: Option<(Uuid, Policy)>,
-}
-
 impl Payments {
     /// A service over `pool` calling providers through `executor`.
     pub fn new(pool: PgPool, executor: Executor, clock: Arc<dyn Clock>, rolls: Arc<dyn Rolls>) -> Payments {
-        Payments { pool, executor, clock, rolls, duplicate_wait: Duration::from_secs(10) }
+        let config = crate::config::ConfigCache::new(pool.clone(), Duration::from_secs(5));
+        Payments { pool, executor, config, clock, rolls, duplicate_wait: Duration::from_secs(10) }
     }
 
     /// The pool (for tests and read models).
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    async fn config(&self, merchant_id: Uuid, mode: Mode) -> Result<Config, EngineError> {
-        let (connectors, policy) = tokio::try_join!(
-            store::config::connectors(&self.pool, merchant_id),
-            store::config::published_policy(&self.pool, merchant_id, mode)
-        )?;
-        Ok(Config { connectors, policy })
     }
 
     async fn account(&self, merchant_id: Uuid, rec: &store::config::ConnectorRecord) -> Result<ConnectorAccount, EngineError> {
@@ -213,124 +202,146 @@ impl Payments {
         let ctx = context_from(&req)?;
         let fingerprint = fingerprint("create_payment", &canonical);
         let mode = store::config::mode_str(auth.mode);
-
-        // Replays and conflicts are answered before any routing work.
-        if let Some(answer) = self.existing_answer(auth, idempotency_key, &fingerprint, false).await? {
-            return Ok(answer);
-        }
-
-        let config = self.config(auth.merchant_id, auth.mode).await?;
-        let routing_connectors: Vec<Connector> = config.connectors.iter().map(|c| c.connector.clone()).collect();
-        let default_policy = Policy::default();
-        let (policy_id, policy) = match &config.policy {
-            Some((id, p)) => (Some(*id), p),
-            None => (None, &default_policy),
-        };
+        let idem = IdemKey { merchant_id: auth.merchant_id, mode, key: idempotency_key, fingerprint: &fingerprint };
         let roll = self.rolls.roll();
-        let decision = routing::decide(&ctx, &routing_connectors, policy, auth.mode, roll);
-        let now = self.clock.now();
         let payment_id = Uuid::now_v7();
-        let no_route = decision.path.is_empty();
 
-        let mut payment = PaymentRow {
-            id: payment_id,
-            mode: mode.to_owned(),
-            amount_minor: ctx.money.amount_minor,
-            currency: ctx.money.currency.as_str().to_owned(),
-            country: ctx.country.as_str().to_owned(),
-            method: enum_str(&ctx.method),
-            capture_mode: enum_str(&ctx.capture),
-            merchant_reference: req.merchant_reference.clone(),
-            metadata: serde_json::to_value(&ctx.metadata).unwrap_or_default(),
-            status: if no_route { "failed" } else { "processing" }.to_owned(),
-            failure_code: no_route.then(|| "no_eligible_connector".to_owned()),
-            failure_message: no_route.then(|| no_route_message(&decision.trace)),
-            next_action_url: None,
-            captured_minor: 0,
-            refunded_minor: 0,
-            route: serde_json::to_value(&decision.trace).unwrap_or_default(),
-            attempt_count: 0,
-            last_connector: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let new_payment = NewPayment {
-            merchant_id: auth.merchant_id,
-            id: payment_id,
-            mode: mode.to_owned(),
-            amount_minor: payment.amount_minor,
-            currency: payment.currency.clone(),
-            country: payment.country.clone(),
-            method: payment.method.clone(),
-            card_brand: ctx.card_brand.clone(),
-            capture_mode: payment.capture_mode.clone(),
-            merchant_reference: payment.merchant_reference.clone(),
-            metadata: payment.metadata.clone(),
-            tokens: serde_json::to_value(&ctx.tokens).unwrap_or_default(),
-            status: if no_route { PaymentStatus::Failed } else { PaymentStatus::Processing },
-            failure_code: payment.failure_code.clone(),
-            failure_message: payment.failure_message.clone(),
-            policy_id,
-            route_roll: roll,
-            route: payment.route.clone(),
-            created_at: now,
-        };
-
-        // ---- T1 ----
-        let mut tx = self.pool.begin().await?;
-        match store::payments::claim_idempotency(&mut tx, auth.merchant_id, mode, idempotency_key, &fingerprint, Some(payment_id))
-            .await?
-        {
-            IdempotencyClaim::Claimed => {}
-            IdempotencyClaim::Existing { .. } => {
-                // Lost a race with a concurrent duplicate: answer like a duplicate.
-                tx.rollback().await?;
-                return self
-                    .existing_answer(auth, idempotency_key, &fingerprint, true)
-                    .await?
-                    .ok_or(EngineError::IdempotencyKeyInUse);
+        // Route with the cached config; T1 checks the config version it was routed with and
+        // writes nothing if it changed, in which case we reload and route again.
+        let mut config = self.config.get(auth.merchant_id, auth.mode).await?;
+        let mut tries = 0;
+        let (decision, payment, attempt) = loop {
+            tries += 1;
+            let default_policy = Policy::default();
+            let (policy_id, policy) = match &config.policy {
+                Some((id, p)) => (Some(*id), p),
+                None => (None, &default_policy),
+            };
+            let routing_connectors: Vec<Connector> = config.connectors.iter().map(|c| c.connector.clone()).collect();
+            let decision = routing::decide(&ctx, &routing_connectors, policy, auth.mode, roll);
+            let now = self.clock.now();
+            let no_route = decision.path.is_empty();
+            let payment = PaymentRow {
+                id: payment_id,
+                mode: mode.to_owned(),
+                amount_minor: ctx.money.amount_minor,
+                currency: ctx.money.currency.as_str().to_owned(),
+                country: ctx.country.as_str().to_owned(),
+                method: enum_str(&ctx.method),
+                capture_mode: enum_str(&ctx.capture),
+                merchant_reference: req.merchant_reference.clone(),
+                metadata: serde_json::to_value(&ctx.metadata).unwrap_or_default(),
+                status: if no_route { "failed" } else { "processing" }.to_owned(),
+                failure_code: no_route.then(|| "no_eligible_connector".to_owned()),
+                failure_message: no_route.then(|| no_route_message(&decision.trace)),
+                next_action_url: None,
+                captured_minor: 0,
+                refunded_minor: 0,
+                route: serde_json::to_value(&decision.trace).unwrap_or_default(),
+                attempt_count: i32::from(!no_route),
+                last_connector: None,
+                created_at: now,
+                updated_at: now,
+            };
+            let new_payment = NewPayment {
+                merchant_id: auth.merchant_id,
+                id: payment_id,
+                mode: mode.to_owned(),
+                amount_minor: payment.amount_minor,
+                currency: payment.currency.clone(),
+                country: payment.country.clone(),
+                method: payment.method.clone(),
+                card_brand: ctx.card_brand.clone(),
+                capture_mode: payment.capture_mode.clone(),
+                merchant_reference: payment.merchant_reference.clone(),
+                metadata: payment.metadata.clone(),
+                tokens: serde_json::to_value(&ctx.tokens).unwrap_or_default(),
+                status: if no_route { PaymentStatus::Failed } else { PaymentStatus::Processing },
+                failure_code: payment.failure_code.clone(),
+                failure_message: payment.failure_message.clone(),
+                policy_id,
+                route_roll: roll,
+                route: payment.route.clone(),
+                created_at: now,
+            };
+            let mut events = vec![NewEvent {
+                payment_id,
+                at: now,
+                cause: "api",
+                kind: "payment_created",
+                from_status: None,
+                to_status: Some(PaymentStatus::Processing),
+                attempt_id: None,
+                detail: format!("{} — route: {}", money_text(&payment), route_summary(&decision, &config.connectors)),
+            }];
+            let attempt = match decision.path.first() {
+                Some(first) => Some(new_attempt(auth.merchant_id, payment_id, 1, find(&config.connectors, *first)?, now)),
+                None => None,
+            };
+            let mut response_body = None;
+            match &attempt {
+                Some(a) => events.push(attempt_started_event(a, "api")),
+                None => {
+                    events.push(status_event(payment_id, now, "api", PaymentStatus::Processing, PaymentStatus::Failed, None,
+                        payment.failure_message.clone().unwrap_or_default()));
+                    response_body = Some(payment_body(&payment, &[], &config.connectors));
+                }
             }
-        }
-        store::payments::insert_payment(&mut tx, &new_payment).await?;
-        let mut events = vec![NewEvent {
-            payment_id,
-            at: now,
-            cause: "api",
-            kind: "payment_created",
-            from_status: None,
-            to_status: Some(PaymentStatus::Processing),
-            attempt_id: None,
-            detail: format!("{} — route: {}", money_text(&payment), route_summary(&decision, &config.connectors)),
-        }];
-        if no_route {
-            events.push(status_event(payment_id, now, "api", PaymentStatus::Processing, PaymentStatus::Failed, None,
-                payment.failure_message.clone().unwrap_or_default()));
-            store::payments::insert_events(&mut tx, auth.merchant_id, &events).await?;
-            let answer = ApiAnswer { status: 200, body: payment_body(&payment, &[], &config.connectors), replayed: false };
-            store::payments::complete_idempotency(&mut tx, auth.merchant_id, mode, idempotency_key, 200, &answer.body, now).await?;
-            tx.commit().await?;
-            return Ok(answer);
-        }
-        let first = decision.path[0];
-        let mut attempts: Vec<AttemptRow> = Vec::new();
-        let first_rec = find(&config.connectors, first)?;
-        let attempt = new_attempt(auth.merchant_id, payment_id, 1, first_rec, now);
-        store::payments::insert_attempt(&mut tx, &attempt).await?;
-        events.push(attempt_started_event(&attempt, "api"));
-        store::payments::insert_events(&mut tx, auth.merchant_id, &events).await?;
-        tx.commit().await?;
-        attempts.push(pending_row(&attempt));
-        payment.attempt_count = 1;
-        payment.last_connector = Some(first_rec.connector.name.clone());
+            // ---- T1: one statement, one commit ----
+            let outcome = store::payments::start_payment(
+                &self.pool,
+                idem,
+                config.version,
+                &new_payment,
+                attempt.as_ref(),
+                &events,
+                response_body.as_ref().map(|b| (200, b)),
+            )
+            .await?;
+            match outcome {
+                StartOutcome::Started => {
+                    if let Some(body) = response_body {
+                        return Ok(ApiAnswer { status: 200, body, replayed: false });
+                    }
+                    break (decision, payment, attempt);
+                }
+                StartOutcome::KeyExists => {
+                    return self
+                        .existing_answer(auth, idempotency_key, &fingerprint, true)
+                        .await?
+                        .ok_or(EngineError::IdempotencyKeyInUse);
+                }
+                StartOutcome::ConfigChanged if tries < 5 => {
+                    config = self.config.reload(auth.merchant_id, auth.mode).await?;
+                }
+                StartOutcome::ConfigChanged => {
+                    return Err(EngineError::Internal("connector configuration kept changing; retry".into()));
+                }
+            }
+        };
+        let mut payment = payment;
+        let Some(first_attempt) = attempt else {
+            return Err(EngineError::Internal("payment started without an attempt".into()));
+        };
+        let default_policy = Policy::default();
+        let policy = config.policy.as_ref().map(|(_, p)| p).unwrap_or(&default_policy);
+        let mut attempts: Vec<AttemptRow> = vec![pending_row(&first_attempt)];
+        payment.last_connector = Some(first_attempt.connector_name.clone());
 
-        // ---- provider calls and T2.. ----
+        // ---- provider calls, each followed by one step statement ----
         let mut path_pos = 0usize;
         let mut calls_on_current: u8 = 0;
         loop {
             let current_idx = attempts.len() - 1;
             let attempt_id = attempts[current_idx].id;
             let rec = find(&config.connectors, decision.path[path_pos])?;
-            let account = self.account(auth.merchant_id, rec).await?;
+            let account = ConnectorAccount {
+                connector_id: rec.connector.id,
+                provider: rec.connector.provider,
+                mode: rec.connector.mode,
+                base_url: rec.base_url.clone(),
+                api_key: config.api_keys.get(&rec.connector.id.0).cloned().unwrap_or_default().into(),
+            };
             let authorize = AuthorizeRequest {
                 idempotency_key: attempt_id.to_string(),
                 payment_id: payment_id.to_string(),
@@ -362,6 +373,7 @@ impl Payments {
                     provider_reference: result.provider_reference.clone(),
                     idempotency_key: attempt_id.to_string(),
                     payment_id: payment_id.to_string(),
+                    //ORIGINAL original: Some(authorize.clone()),
                 };
                 let found = self.executor.retrieve(&account, &retrieve).await;
                 responded_at = self.clock.now();
@@ -378,12 +390,19 @@ impl Payments {
                 });
                 input.class = found.class;
                 input.reconciled = true;
-                if found.class == OutcomeClass::Approved {
-                    // The charge exists: keep the call's timing, take the retrieved facts.
-                    result = ProviderResult { latency_ms: result.latency_ms, ..found };
-                } else if found.class == OutcomeClass::ProviderUnavailable {
+                match found.class {
+                    // Still unknown: keep what the call itself said.
+                    OutcomeClass::UnknownOutcome => {}
                     // Provably not charged: the attempt counts as provider_unavailable.
-                    result.class = OutcomeClass::ProviderUnavailable;
+                    OutcomeClass::ProviderUnavailable => result.class = OutcomeClass::ProviderUnavailable,
+                    // A definitive answer (charge found, or the original request's decline).
+                    OutcomeClass::Approved
+                    | OutcomeClass::HardDecline
+                    | OutcomeClass::SoftDecline
+                    | OutcomeClass::NeedsCustomerAction
+                    | OutcomeClass::ValidationError
+                    | OutcomeClass::AuthConfigError
+                    | OutcomeClass::RateLimited => result = ProviderResult { latency_ms: result.latency_ms, ..found },
                 }
                 step = routing::next_step(&policy.fallback, input);
             }
@@ -426,9 +445,7 @@ impl Payments {
             });
             apply_attempt_update(&mut attempts[current_idx], &update);
 
-            let mut tx = self.pool.begin().await?;
-            store::payments::update_attempt(&mut tx, auth.merchant_id, attempt_id, &update).await?;
-            let next_attempt = match step {
+            let next_rec = match step {
                 NextStep::FallBack { to } => {
                     path_pos += 1;
                     calls_on_current = 0;
@@ -442,19 +459,31 @@ impl Payments {
                 | NextStep::PathExhausted
                 | NextStep::CapReached => None,
             };
-            if let Some(next_rec) = next_attempt {
+            if let Some(next_rec) = next_rec {
+                // ---- T2 (fallback): outcome + next pending attempt, one statement ----
                 let seq = i32::try_from(attempts.len() + 1).unwrap_or(i32::MAX);
                 let a = new_attempt(auth.merchant_id, payment_id, seq, next_rec, responded_at);
-                store::payments::insert_attempt(&mut tx, &a).await?;
                 events.push(attempt_started_event(&a, "provider_response"));
-                store::payments::insert_events(&mut tx, auth.merchant_id, &events).await?;
-                tx.commit().await?;
+                store::payments::record_step(&self.pool, &Step {
+                    merchant_id: auth.merchant_id,
+                    payment_id,
+                    attempt_id,
+                    attempt: &update,
+                    next_attempt: Some(&a),
+                    payment: None,
+                    from_status: PaymentStatus::Processing,
+                    status_detail: String::new(),
+                    events: &events,
+                    response: None,
+                    at: responded_at,
+                })
+                .await?;
                 attempts.push(pending_row(&a));
                 payment.attempt_count = seq;
                 payment.last_connector = Some(next_rec.connector.name.clone());
                 continue;
             }
-            // Final: payment status + stored response in this same transaction.
+            // ---- final T2: outcome + payment status + stored response, one statement ----
             let (to, failure_code, failure_message) = final_status(step, &result, ctx.capture);
             let captured_delta = if to == PaymentStatus::Captured { ctx.money.amount_minor } else { 0 };
             let pu = PaymentUpdate {
@@ -466,23 +495,32 @@ impl Payments {
                 refunded_delta: 0,
                 at: responded_at,
             };
-            let applied = store::payments::update_payment_status(&mut tx, auth.merchant_id, payment_id, &pu).await?;
-            if applied.is_some() {
-                payment.status = to.as_str().to_owned();
-                payment.failure_code = failure_code;
-                payment.failure_message = failure_message.clone();
-                payment.next_action_url = result.next_action_url.clone();
-                payment.captured_minor += captured_delta;
-                payment.updated_at = responded_at;
-                events.push(status_event(payment_id, responded_at, "provider_response", PaymentStatus::Processing, to, Some(attempt_id),
-                    failure_message.unwrap_or_else(|| format!("{} on {}", to.as_str(), rec.connector.name))));
+            let mut final_payment = payment.clone();
+            final_payment.status = to.as_str().to_owned();
+            final_payment.failure_code = failure_code;
+            final_payment.failure_message = failure_message.clone();
+            final_payment.next_action_url = result.next_action_url.clone();
+            final_payment.captured_minor += captured_delta;
+            final_payment.updated_at = responded_at;
+            let status_code: u16 = if result.class == OutcomeClass::ValidationError { 422 } else { 200 };
+            let body = payment_body(&final_payment, &attempts, &config.connectors);
+            let written = store::payments::record_step(&self.pool, &Step {
+                merchant_id: auth.merchant_id,
+                payment_id,
+                attempt_id,
+                attempt: &update,
+                next_attempt: None,
+                payment: Some(&pu),
+                from_status: PaymentStatus::Processing,
+                status_detail: failure_message.unwrap_or_else(|| format!("{} on {}", to.as_str(), rec.connector.name)),
+                events: &events,
+                response: Some((mode, idempotency_key, i32::from(status_code), &body)),
+                at: responded_at,
+            })
+            .await?;
+            if !written.payment_updated {
+                tracing::warn!(payment = %payment_id, "final status refused by the state machine guard");
             }
-            store::payments::insert_events(&mut tx, auth.merchant_id, &events).await?;
-            let status_code = if result.class == OutcomeClass::ValidationError { 422 } else { 200 };
-            let body = payment_body(&payment, &attempts, &config.connectors);
-            store::payments::complete_idempotency(&mut tx, auth.merchant_id, mode, idempotency_key, i32::from(status_code), &body, responded_at)
-                .await?;
-            tx.commit().await?;
             return Ok(ApiAnswer { status: status_code, body, replayed: false });
         }
     }
@@ -493,7 +531,7 @@ impl Payments {
     pub async fn explain(&self, auth: MerchantAuth, body: &[u8]) -> Result<ApiAnswer, EngineError> {
         let (req, _) = parse_create(body)?;
         let ctx = context_from(&req)?;
-        let config = self.config(auth.merchant_id, auth.mode).await?;
+        let config = self.config.get(auth.merchant_id, auth.mode).await?;
         let connectors: Vec<Connector> = config.connectors.iter().map(|c| c.connector.clone()).collect();
         let default_policy = Policy::default();
         let policy = config.policy.as_ref().map(|(_, p)| p).unwrap_or(&default_policy);

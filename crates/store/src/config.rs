@@ -162,7 +162,14 @@ pub async fn merchant_for_api_key(pool: &PgPool, key_hash: &[u8]) -> Result<Opti
 
 /// Creates a merchant.
 pub async fn insert_merchant(pool: &PgPool, id: Uuid, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO merchants (id, name) VALUES ($1, $2)").bind(id).bind(name).execute(pool).await?;
+    sqlx::query(
+        "WITH m AS (INSERT INTO merchants (id, name) VALUES ($1, $2) RETURNING id)
+         INSERT INTO config_versions (merchant_id) SELECT id FROM m",
+    )
+    .bind(id)
+    .bind(name)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -300,4 +307,83 @@ pub async fn set_weight(
         .rows_affected();
     tx.commit().await?;
     Ok(n == 1)
+}
+
+/// Everything a gateway needs to route and call for one merchant and mode, with the config
+/// version it was read at. Holds connector API keys: never log or serialise it.
+#[derive(Clone)]
+pub struct MerchantConfig {
+    /// `config_versions.version` when read (0 when the merchant has no version row yet).
+    pub version: i64,
+    /// All connectors of the merchant (every mode: routing skips the other mode with a reason).
+    pub connectors: Vec<ConnectorRecord>,
+    /// Published policy for the mode, if any.
+    pub policy: Option<(Uuid, Policy)>,
+    /// `api_key` secret per connector id.
+    pub api_keys: std::collections::HashMap<Uuid, String>,
+}
+
+impl std::fmt::Debug for MerchantConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MerchantConfig")
+            .field("version", &self.version)
+            .field("connectors", &self.connectors)
+            .field("policy", &self.policy)
+            .field("api_keys", &format!("[{} redacted]", self.api_keys.len()))
+            .finish()
+    }
+}
+
+/// Current config version of a merchant (0 when none).
+pub async fn config_version(pool: &PgPool, merchant_id: Uuid) -> Result<i64, sqlx::Error> {
+    Ok(sqlx::query_scalar("SELECT version FROM config_versions WHERE merchant_id = $1")
+        .bind(merchant_id)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or(0))
+}
+
+/// Reads a consistent [`MerchantConfig`] (one repeatable-read transaction).
+pub async fn load_config(pool: &PgPool, merchant_id: Uuid, mode: Mode) -> Result<MerchantConfig, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
+    let version: i64 = sqlx::query_scalar("SELECT version FROM config_versions WHERE merchant_id = $1")
+        .bind(merchant_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(0);
+    let rows = sqlx::query(&format!(
+        "SELECT {CONNECTOR_COLS} FROM connectors WHERE merchant_id = $1 ORDER BY created_seq"
+    ))
+    .bind(merchant_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let connectors = rows.iter().map(connector_from_row).collect::<Result<Vec<_>, _>>()?;
+    let policy_row = sqlx::query(
+        "SELECT id, body FROM policies WHERE merchant_id = $1 AND mode = $2 AND status = 'published'",
+    )
+    .bind(merchant_id)
+    .bind(mode_str(mode))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let policy = match policy_row {
+        None => None,
+        Some(row) => {
+            let body: serde_json::Value = row.try_get("body")?;
+            let p: Policy = serde_json::from_value(body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            Some((row.try_get("id")?, p))
+        }
+    };
+    let keys = sqlx::query(
+        "SELECT connector_id, secret FROM connector_credentials WHERE merchant_id = $1 AND field = 'api_key'",
+    )
+    .bind(merchant_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let api_keys = keys
+        .iter()
+        .map(|r| Ok((r.try_get::<Uuid, _>("connector_id")?, r.try_get::<String, _>("secret")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    tx.commit().await?;
+    Ok(MerchantConfig { version, connectors, policy, api_keys })
 }

@@ -479,3 +479,259 @@ pub async fn finish_operation(
     .rows_affected();
     Ok(n == 1)
 }
+
+/// The idempotency key of a request: `(merchant, mode, key)` and its body fingerprint.
+#[derive(Debug, Clone, Copy)]
+pub struct IdemKey<'a> {
+    /// Merchant.
+    pub merchant_id: Uuid,
+    /// `test`/`live`.
+    pub mode: &'a str,
+    /// The `Idempotency-Key` header.
+    pub key: &'a str,
+    /// SHA-256 of operation + canonical body.
+    pub fingerprint: &'a [u8],
+}
+
+/// What [`start_payment`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOutcome {
+    /// Idempotency row, payment, attempt #1 and events are committed.
+    Started,
+    /// Nothing written: the merchant's config version is no longer the one routing used.
+    ConfigChanged,
+    /// Nothing written: the idempotency key already exists.
+    KeyExists,
+}
+
+fn event_arrays(events: &[NewEvent]) -> (Vec<Uuid>, Vec<OffsetDateTime>, Vec<&str>, Vec<&str>, Vec<Option<&str>>, Vec<Option<&str>>, Vec<Option<Uuid>>, Vec<&str>) {
+    (
+        events.iter().map(|e| e.payment_id).collect(),
+        events.iter().map(|e| e.at).collect(),
+        events.iter().map(|e| e.cause).collect(),
+        events.iter().map(|e| e.kind).collect(),
+        events.iter().map(|e| e.from_status.map(|s| s.as_str())).collect(),
+        events.iter().map(|e| e.to_status.map(|s| s.as_str())).collect(),
+        events.iter().map(|e| e.attempt_id).collect(),
+        events.iter().map(|e| e.detail.as_str()).collect(),
+    )
+}
+
+/// T1 of the durable protocol as ONE statement (one round trip, one commit): idempotency row +
+/// payment + attempt #1 `pending` + events, written only if the key is new AND the merchant's
+/// config version still equals `config_version` (optimistic check: a config change committed
+/// before this statement makes it write nothing and answer [`StartOutcome::ConfigChanged`]).
+/// When `response` is given (a payment that fails before any provider call), the idempotency
+/// row is stored complete.
+pub async fn start_payment(
+    pool: &sqlx::PgPool,
+    idem: IdemKey<'_>,
+    config_version: i64,
+    p: &NewPayment,
+    attempt: Option<&NewAttempt>,
+    events: &[NewEvent],
+    response: Option<(i32, &serde_json::Value)>,
+) -> Result<StartOutcome, sqlx::Error> {
+    let (e_pay, e_at, e_cause, e_kind, e_from, e_to, e_att, e_detail) = event_arrays(events);
+    let row = sqlx::query(
+        "WITH v AS (SELECT coalesce((SELECT version FROM config_versions WHERE merchant_id = $1), 0) AS version),
+         idem AS (
+            INSERT INTO idempotency_keys (merchant_id, mode, key, fingerprint, payment_id, response_status, response_body, completed_at)
+            SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN $6::int IS NULL THEN NULL ELSE $8::timestamptz END
+            FROM v WHERE v.version = $9
+            ON CONFLICT DO NOTHING RETURNING 1),
+         p AS (
+            INSERT INTO payments (merchant_id, id, mode, amount_minor, currency, country, method, card_brand,
+                capture_mode, merchant_reference, metadata, tokens, status, failure_code, failure_message,
+                policy_id, route_roll, route, attempt_count, last_connector_id, created_at, updated_at)
+            SELECT $1, $5, $2, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
+                   CASE WHEN $25::uuid IS NULL THEN 0 ELSE 1 END, $26, $8, $8
+            FROM idem RETURNING id),
+         a AS (
+            INSERT INTO attempts (merchant_id, id, payment_id, seq, connector_id, connector_name, provider, status, created_at)
+            SELECT $1, $25, p.id, 1, $26, $27, $28, 'pending', $8 FROM p WHERE $25::uuid IS NOT NULL),
+         e AS (
+            INSERT INTO payment_events (merchant_id, payment_id, at, cause, kind, from_status, to_status, attempt_id, detail)
+            SELECT $1, x.* FROM UNNEST($29::uuid[], $30::timestamptz[], $31::text[], $32::text[], $33::text[],
+                                       $34::text[], $35::uuid[], $36::text[]) AS x
+            WHERE EXISTS (SELECT 1 FROM p))
+         SELECT EXISTS (SELECT 1 FROM idem) AS claimed, (SELECT version FROM v) AS version",
+    )
+    .bind(idem.merchant_id)
+    .bind(idem.mode)
+    .bind(idem.key)
+    .bind(idem.fingerprint)
+    .bind(p.id)
+    .bind(response.map(|r| r.0))
+    .bind(response.map(|r| r.1))
+    .bind(p.created_at)
+    .bind(config_version)
+    .bind(p.amount_minor)
+    .bind(&p.currency)
+    .bind(&p.country)
+    .bind(&p.method)
+    .bind(&p.card_brand)
+    .bind(&p.capture_mode)
+    .bind(&p.merchant_reference)
+    .bind(&p.metadata)
+    .bind(&p.tokens)
+    .bind(p.status.as_str())
+    .bind(&p.failure_code)
+    .bind(&p.failure_message)
+    .bind(p.policy_id)
+    .bind(p.route_roll)
+    .bind(&p.route)
+    .bind(attempt.map(|a| a.id))
+    .bind(attempt.map(|a| a.connector_id))
+    .bind(attempt.map(|a| a.connector_name.as_str()))
+    .bind(attempt.map(|a| a.provider.as_str()))
+    .bind(&e_pay)
+    .bind(&e_at)
+    .bind(&e_cause)
+    .bind(&e_kind)
+    .bind(&e_from)
+    .bind(&e_to)
+    .bind(&e_att)
+    .bind(&e_detail)
+    .fetch_one(pool)
+    .await?;
+    let claimed: bool = row.try_get("claimed")?;
+    let version: i64 = row.try_get("version")?;
+    Ok(if claimed {
+        StartOutcome::Started
+    } else if version != config_version {
+        StartOutcome::ConfigChanged
+    } else {
+        StartOutcome::KeyExists
+    })
+}
+
+/// One step after a provider call (T2.. of the protocol), as ONE statement: the attempt's
+/// outcome (guarded), optionally the next `pending` attempt, optionally the payment's final
+/// status (guarded by `PaymentStatus::allowed_from`, with a `status_changed` event written only
+/// if the guard let it through), the events, and optionally the stored idempotency response.
+#[derive(Debug, Clone)]
+pub struct Step<'a> {
+    /// Merchant.
+    pub merchant_id: Uuid,
+    /// Payment.
+    pub payment_id: Uuid,
+    /// The attempt just answered.
+    pub attempt_id: Uuid,
+    /// Its outcome.
+    pub attempt: &'a AttemptUpdate,
+    /// The next attempt to insert `pending` (fallback or retry).
+    pub next_attempt: Option<&'a NewAttempt>,
+    /// Final payment status change.
+    pub payment: Option<&'a PaymentUpdate>,
+    /// Status the payment is expected to leave (for the status event).
+    pub from_status: PaymentStatus,
+    /// Detail text of the status event.
+    pub status_detail: String,
+    /// Events to append unconditionally.
+    pub events: &'a [NewEvent],
+    /// `(mode, key, http status, body)` to store as the idempotent response.
+    pub response: Option<(&'a str, &'a str, i32, &'a serde_json::Value)>,
+    /// Time of the step.
+    pub at: OffsetDateTime,
+}
+
+/// What [`record_step`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepResult {
+    /// The attempt guard let the update through.
+    pub attempt_updated: bool,
+    /// The payment guard let the status change through (false when no change was asked).
+    pub payment_updated: bool,
+}
+
+/// Writes a [`Step`] in one statement (one round trip, one commit).
+pub async fn record_step(pool: &sqlx::PgPool, s: &Step<'_>) -> Result<StepResult, sqlx::Error> {
+    let a = s.attempt;
+    let a_status = a.status.unwrap_or(AttemptStatus::Pending);
+    let a_allowed: Vec<&str> = AttemptStatus::allowed_from(a_status).iter().map(|x| x.as_str()).collect();
+    let p_allowed: Vec<&str> = s
+        .payment
+        .map(|p| PaymentStatus::allowed_from(p.status).iter().map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    let (e_pay, e_at, e_cause, e_kind, e_from, e_to, e_att, e_detail) = event_arrays(s.events);
+    let n = s.next_attempt;
+    let row = sqlx::query(
+        "WITH a AS (
+            UPDATE attempts SET status = $3, outcome = $4, provider_reference = coalesce($5, provider_reference),
+                provider_status = $6, http_status = $7, raw_code = $8, decline_code = $9, message = $10,
+                requested_at = coalesce($11, requested_at), responded_at = $12, latency_ms = $13,
+                next_step = $14, next_step_detail = $15, reconciliation = coalesce($16, reconciliation)
+            WHERE merchant_id = $1 AND id = $2 AND status = ANY($17) RETURNING 1),
+         n AS (
+            INSERT INTO attempts (merchant_id, id, payment_id, seq, connector_id, connector_name, provider, status, created_at)
+            SELECT $1, $18, $19, $20, $21, $22, $23, 'pending', $24 WHERE $18::uuid IS NOT NULL),
+         p AS (
+            UPDATE payments SET status = coalesce($25, status),
+                failure_code = coalesce($26, failure_code), failure_message = coalesce($27, failure_message),
+                next_action_url = coalesce($28, next_action_url), captured_minor = captured_minor + $29,
+                attempt_count = coalesce($20, attempt_count), last_connector_id = coalesce($21, last_connector_id),
+                updated_at = $24
+            WHERE merchant_id = $1 AND id = $19 AND ($25::text IS NULL OR status = ANY($30))
+            RETURNING 1),
+         e AS (
+            INSERT INTO payment_events (merchant_id, payment_id, at, cause, kind, from_status, to_status, attempt_id, detail)
+            SELECT $1, x.* FROM UNNEST($31::uuid[], $32::timestamptz[], $33::text[], $34::text[], $35::text[],
+                                       $36::text[], $37::uuid[], $38::text[]) AS x
+            UNION ALL
+            SELECT $1, $19, $24, 'provider_response', 'status_changed', $39, $25, $2, $40
+            FROM p WHERE $25::text IS NOT NULL),
+         i AS (
+            UPDATE idempotency_keys SET response_status = $43, response_body = $44, completed_at = $24
+            WHERE merchant_id = $1 AND mode = $41 AND key = $42 AND $43::int IS NOT NULL)
+         SELECT EXISTS (SELECT 1 FROM a) AS attempt_updated,
+                ($25::text IS NOT NULL AND EXISTS (SELECT 1 FROM p)) AS payment_updated",
+    )
+    .bind(s.merchant_id)
+    .bind(s.attempt_id)
+    .bind(a_status.as_str())
+    .bind(&a.outcome)
+    .bind(&a.provider_reference)
+    .bind(&a.provider_status)
+    .bind(a.http_status)
+    .bind(&a.raw_code)
+    .bind(&a.decline_code)
+    .bind(&a.message)
+    .bind(a.requested_at)
+    .bind(a.responded_at)
+    .bind(a.latency_ms)
+    .bind(&a.next_step)
+    .bind(&a.next_step_detail)
+    .bind(&a.reconciliation)
+    .bind(&a_allowed)
+    .bind(n.map(|n| n.id))
+    .bind(s.payment_id)
+    .bind(n.map(|n| n.seq))
+    .bind(n.map(|n| n.connector_id))
+    .bind(n.map(|n| n.connector_name.as_str()))
+    .bind(n.map(|n| n.provider.as_str()))
+    .bind(s.at)
+    .bind(s.payment.map(|p| p.status.as_str()))
+    .bind(s.payment.and_then(|p| p.failure_code.as_deref()))
+    .bind(s.payment.and_then(|p| p.failure_message.as_deref()))
+    .bind(s.payment.and_then(|p| p.next_action_url.as_deref()))
+    .bind(s.payment.map(|p| p.captured_delta).unwrap_or(0))
+    .bind(&p_allowed)
+    .bind(&e_pay)
+    .bind(&e_at)
+    .bind(&e_cause)
+    .bind(&e_kind)
+    .bind(&e_from)
+    .bind(&e_to)
+    .bind(&e_att)
+    .bind(&e_detail)
+    .bind(s.from_status.as_str())
+    .bind(&s.status_detail)
+    .bind(s.response.map(|r| r.0))
+    .bind(s.response.map(|r| r.1))
+    .bind(s.response.map(|r| r.2))
+    .bind(s.response.map(|r| r.3))
+    .fetch_one(pool)
+    .await?;
+    Ok(StepResult { attempt_updated: row.try_get("attempt_updated")?, payment_updated: row.try_get("payment_updated")? })
+}
