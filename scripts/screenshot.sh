@@ -7,6 +7,8 @@
 # COMMAND under `dbus-run-session --` with DISPLAY set, waits WAIT_SECONDS (default 8), saves the
 # whole screen with ImageMagick's `import -window root`, then stops the app and Xvfb by process
 # group so nothing is left behind. The app's output goes to OUT.png.log.
+# Optional: SCREENSHOT_BEFORE='xdotool ...' is run (bash -c, DISPLAY set) after the wait and
+# before the capture, to click or type into the app first.
 # Exit status: 0 when the PNG was written, 1 otherwise (2 for usage errors).
 #
 # Example:
@@ -15,7 +17,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -98,5 +100,9 @@ if ! kill -0 "$APP_PID" 2>/dev/null; then
   exit 1
 fi
 
+if [ -n "${SCREENSHOT_BEFORE:-}" ]; then
+  DISPLAY=$DISP bash -c "$SCREENSHOT_BEFORE" >>"$LOG" 2>&1 || echo "screenshot.sh: SCREENSHOT_BEFORE failed (see $LOG)" >&2
+  kill -0 "$APP_PID" 2>/dev/null || { echo "screenshot.sh: the app exited during SCREENSHOT_BEFORE" >&2; exit 1; }
+fi
 import -display "$DISP" -window root "$OUT"
 echo "screenshot.sh: wrote $OUT ($(identify -format '%wx%h' "$OUT" 2>/dev/null || echo '?'))" >&2

@@ -77,8 +77,14 @@ pub struct ConsoleState {
 impl ConsoleState {
     /// Reads `DATABASE_URL`, `SWITCHBOARD_MERCHANT_ID` and the OS user name from the process
     /// environment. Does not connect.
+    /// The OS user name falls back to the password database when `USER`/`USERNAME`/`LOGNAME`
+    /// are unset (e.g. under a service manager).
     pub fn from_env() -> ConsoleState {
-        ConsoleState::from_lookup(|k| std::env::var(k).ok())
+        ConsoleState::from_lookup(|k| {
+            std::env::var(k)
+                .ok()
+                .or_else(|| (k == "LOGNAME").then(os_user_name).flatten())
+        })
     }
 
     /// Like [`Self::from_env`] with an explicit environment (tests).
@@ -162,6 +168,23 @@ impl ConsoleState {
         info.database = info.database.map(|d| self.redactor.text(d));
         info
     }
+}
+
+/// The name of the process's real user from `/proc/self/status` and `/etc/passwd` (Linux).
+fn os_user_name() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    })
 }
 
 fn config_error(code: &str, message: impl Into<String>) -> CommandError {
@@ -371,6 +394,13 @@ mod tests {
         );
         assert_eq!(info.actor, "console:ana");
         assert!(s.console().await.is_err());
+    }
+
+    #[test]
+    fn os_user_name_is_found_on_linux() {
+        if cfg!(target_os = "linux") {
+            assert!(os_user_name().is_some_and(|n| !n.is_empty()));
+        }
     }
 
     #[test]

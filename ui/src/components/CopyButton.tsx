@@ -48,7 +48,7 @@ export function Copyable({ value, label, short }: { value: string; label?: strin
           void copyText(value).then((ok) => setState(ok ? "copied" : "failed"));
         }}
       >
-        {state === "copied" ? "✓" : state === "failed" ? "!" : "⧉"}
+        {state === "copied" ? "copied" : state === "failed" ? "failed" : "copy"}
       </button>
     </span>
   );

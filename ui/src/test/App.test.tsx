@@ -74,3 +74,16 @@ describe("App", () => {
     expect(auditRow).toHaveTextContent("weight: 20 → 0");
   });
 });
+
+describe("audit change summary", async () => {
+  const { changeSummary } = await import("../views/Audit");
+  it("summarises updates, creations and raw values", () => {
+    expect(changeSummary('{"weight":20,"updated_at":"a"}', '{"weight":0,"updated_at":"b"}')).toEqual(["weight: 20 → 0"]);
+    expect(changeSummary("", '{"name":"Stripe","weight":5,"created_at":"x","id":"c1"}')).toEqual([
+      "+ name: Stripe",
+      "+ weight: 5",
+    ]);
+    expect(changeSummary('{"name":"Old"}', "null")).toEqual(["- name: Old"]);
+    expect(changeSummary("1", "2")).toEqual(["1 → 2"]);
+  });
+});

@@ -21,13 +21,41 @@ function show(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-/** `weight: 100 → 0` for the keys that changed; the raw JSON when it is not two objects. */
+/** Keys that change on every write or identify the row: not worth a line. */
+const NOISE = new Set(["created_at", "updated_at", "created_seq", "merchant_id", "id"]);
+const RAW_MAX = 200;
+
+function isEmptyJson(s: string): boolean {
+  const t = s.trim();
+  return t === "" || t === "null";
+}
+
+function clip(s: string): string {
+  return s.length > RAW_MAX ? `${s.slice(0, RAW_MAX)}…` : s;
+}
+
+/**
+ * Readable lines for an audit row: `weight: 100 → 0` for the keys that changed; `+ key: value`
+ * for a created entity and `- key: value` for a deleted one; the (clipped) raw JSON otherwise.
+ */
 export function changeSummary(before: string, after: string): string[] {
   const b = parseObject(before);
   const a = parseObject(after);
-  if (b === null || a === null) return [`${before || "∅"} → ${after || "∅"}`];
+  if (b === null && a !== null && isEmptyJson(before)) {
+    return Object.keys(a)
+      .filter((k) => !NOISE.has(k))
+      .sort()
+      .map((k) => `+ ${k}: ${show(a[k])}`);
+  }
+  if (a === null && b !== null && isEmptyJson(after)) {
+    return Object.keys(b)
+      .filter((k) => !NOISE.has(k))
+      .sort()
+      .map((k) => `- ${k}: ${show(b[k])}`);
+  }
+  if (b === null || a === null) return [clip(`${before.trim() || "∅"} → ${after.trim() || "∅"}`)];
   const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
-  const changed = keys.filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]));
+  const changed = keys.filter((k) => k !== "updated_at" && JSON.stringify(b[k]) !== JSON.stringify(a[k]));
   if (changed.length === 0) return ["no change"];
   return changed.map((k) => `${k}: ${show(b[k])} → ${show(a[k])}`);
 }

@@ -132,9 +132,20 @@ function ConnectorCard({
   const [editing, setEditing] = useState<null | "edit" | "drain">(null);
   const c = connector;
   const share = trafficShare(c, all);
+  const drained = c.status === "active" && c.weight === 0 && !c.is_primary;
+  const shareNote =
+    c.status !== "active"
+      ? "disabled: no traffic"
+      : c.weight === 0
+        ? c.is_primary
+          ? "last resort only"
+          : "drained"
+        : share === null
+          ? "no weighted traffic"
+          : `${formatRate(share)} of weighted`;
   return (
     <article
-      className={`card connector-card${c.status !== "active" ? " is-disabled" : ""}${c.weight === 0 ? " is-drained" : ""}`}
+      className={`card connector-card${c.status !== "active" ? " is-disabled" : ""}${drained ? " is-drained" : ""}`}
       data-testid="connector-card"
       data-name={c.name}
     >
@@ -157,7 +168,7 @@ function ConnectorCard({
           <span className="metric-value" data-testid="weight-value">
             {c.weight}
           </span>
-          <span className="metric-note">{share === null ? "no weighted traffic" : `${formatRate(share)} share`}</span>
+          <span className="metric-note">{shareNote}</span>
         </div>
         <div className="metric">
           <span className="metric-label">Approval 24h</span>
@@ -250,7 +261,7 @@ export function Connectors() {
     void refresh();
   };
 
-  const drained = connectors?.filter((c) => c.weight === 0 && !c.is_primary).length ?? 0;
+  const drained = connectors?.filter((c) => c.status === "active" && c.weight === 0 && !c.is_primary).length ?? 0;
   const degraded = connectors?.filter((c) => c.circuit !== "closed").length ?? 0;
 
   return (

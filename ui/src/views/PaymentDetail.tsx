@@ -23,9 +23,9 @@ const NEXT_STEP_TONES: Record<string, string> = {
   reconcile: "info",
 };
 
-function Field({ label, children }: { label: string; children: React.ReactNode }) {
+function Field({ label, children, wide }: { label: string; children: React.ReactNode; wide?: boolean }) {
   return (
-    <div className="kv">
+    <div className={wide ? "kv kv-wide" : "kv"}>
       <span className="kv-label">{label}</span>
       <span className="kv-value">{children ?? "—"}</span>
     </div>
@@ -65,7 +65,11 @@ export function RouteTraceView({ route }: { route: RouteTrace }) {
                   <Badge tone={e.verdict.verdict === "selected" ? "good" : "muted"}>{e.verdict.verdict}</Badge>
                 </td>
                 <td className="muted">{verdictText(e.verdict)}</td>
-                <td data-testid="trace-explanation">{e.explanation}</td>
+                <td data-testid="trace-explanation">
+                  {e.explanation.trim() !== ""
+                    ? e.explanation
+                    : `${e.connector_name}: ${e.verdict.verdict} — ${verdictText(e.verdict)}`}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -231,20 +235,21 @@ export function PaymentDetailBody({ detail }: { detail: Detail }) {
           <Badge tone={detail.mode === "live" ? "live" : "muted"}>{detail.mode}</Badge>
         </div>
         <div className="kv-grid">
-          <Field label="Payment id">
+          <Field label="Payment id" wide>
             <Copyable value={s.id} label="payment id" />
           </Field>
           <Field label="Merchant ref">
             {s.merchant_reference ? <Copyable value={s.merchant_reference} label="merchant reference" /> : "—"}
           </Field>
-          <Field label="Created">{formatUtc(s.created_at_ms)} UTC</Field>
-          <Field label="Updated">{formatUtc(detail.updated_at_ms)} UTC</Field>
+          <Field label="Created (UTC)">{formatUtc(s.created_at_ms)}</Field>
+          <Field label="Updated (UTC)">{formatUtc(detail.updated_at_ms)}</Field>
           <Field label="Country">{detail.country}</Field>
           <Field label="Method">{detail.method}</Field>
           <Field label="Capture">{detail.capture_mode}</Field>
           <Field label="Captured">{formatMinor(detail.captured_minor, s.currency, s.amount_display)}</Field>
           <Field label="Refunded">{formatMinor(detail.refunded_minor, s.currency, s.amount_display)}</Field>
           <Field label="Attempts">{s.attempt_count}</Field>
+          <Field label="Last connector">{s.last_connector ?? "—"}</Field>
         </div>
         {(detail.failure_code !== null || detail.failure_message !== null) && (
           <div className="detail-failure" data-testid="failure">
