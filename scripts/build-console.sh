@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
-cargo build -p switchboard-console --features custom-protocol
+cargo build -p switchboard-console

@@ -276,19 +276,13 @@ fn db_error(e: &sqlx::Error, database: &str) -> CommandError {
 }
 
 /// The merchant named by `SWITCHBOARD_MERCHANT_ID`, else the oldest merchant.
-// TODO(engine): replace with an engine/store helper (only `store` should write SQL).
 async fn find_merchant(pool: &PgPool, setup: &Setup) -> Result<(Uuid, String), CommandError> {
-    let row: Option<(Uuid, String)> = match setup.merchant_id {
-        Some(id) => sqlx::query_as("SELECT id, name FROM merchants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-            .map_err(|e| db_error(&e, &setup.database))?,
-        None => sqlx::query_as("SELECT id, name FROM merchants ORDER BY created_at, id LIMIT 1")
-            .fetch_optional(pool)
-            .await
-            .map_err(|e| db_error(&e, &setup.database))?,
-    };
+    let row = engine::console::find_merchant(pool, setup.merchant_id)
+        .await
+        .map_err(|e| match e {
+            engine::EngineError::Database(db) => db_error(&db, &setup.database),
+            other => CommandError::from(other),
+        })?;
     row.ok_or_else(|| match setup.merchant_id {
         Some(id) => config_error(
             "merchant_not_found",

@@ -29,17 +29,34 @@ pub fn system_postgres_bin() -> Option<PathBuf> {
 
 /// `DATABASE_URL` when set; otherwise starts an embedded Postgres (no network, system binaries).
 pub async fn open() -> anyhow::Result<Database> {
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        if !url.trim().is_empty() {
-            return Ok(Database { url, description: "DATABASE_URL".into(), _embedded: None });
-        }
+    if let Ok(url) = std::env::var("DATABASE_URL")
+        && !url.trim().is_empty()
+    {
+        return Ok(Database {
+            url,
+            description: "DATABASE_URL".into(),
+            _embedded: None,
+        });
     }
     let Some(bin) = system_postgres_bin() else {
-        bail!("no DATABASE_URL and no Postgres server binaries under /usr/lib/postgresql/*/bin; install the `postgresql` package or set DATABASE_URL");
+        bail!(
+            "no DATABASE_URL and no Postgres server binaries under /usr/lib/postgresql/*/bin; install the `postgresql` package or set DATABASE_URL"
+        );
     };
-    let is_root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
-    if is_root && std::process::Command::new("sudo").arg("--version").output().is_err() {
-        bail!("running as root: the embedded Postgres must run as the `postgres` user through sudo; install the `sudo` package or set DATABASE_URL");
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    if is_root
+        && std::process::Command::new("sudo")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        bail!(
+            "running as root: the embedded Postgres must run as the `postgres` user through sudo; install the `sudo` package or set DATABASE_URL"
+        );
     }
     let db = tokio::task::spawn_blocking(move || {
         pgtemp::PgTempDBBuilder::new()
@@ -53,5 +70,9 @@ pub async fn open() -> anyhow::Result<Database> {
     .context("embedded Postgres did not start")?;
     let description = format!("embedded Postgres on 127.0.0.1:{}", db.db_port());
     let url = db.connection_uri();
-    Ok(Database { url, description, _embedded: Some(db) })
+    Ok(Database {
+        url,
+        description,
+        _embedded: Some(db),
+    })
 }

@@ -1,8 +1,8 @@
 //! Demo merchant, API key, connectors and policy.
 
 use routing::{
-    Capabilities, CircuitState, Condition, Connector, ConnectorId, ConnectorStatus, Currency, Mode, Policy, Provider,
-    Rule, RuleAction, Test,
+    Capabilities, CircuitState, Condition, Connector, ConnectorId, ConnectorStatus, Currency, Mode,
+    Policy, Provider, Rule, RuleAction, Test,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -26,7 +26,13 @@ pub struct Seeded {
     pub stripe_eu_key: String,
 }
 
-fn connector(name: &str, provider: Provider, weight: u32, is_primary: bool, caps: Capabilities) -> Connector {
+fn connector(
+    name: &str,
+    provider: Provider,
+    weight: u32,
+    is_primary: bool,
+    caps: Capabilities,
+) -> Connector {
     Connector {
         id: ConnectorId(Uuid::now_v7()),
         name: name.into(),
@@ -52,30 +58,66 @@ pub async fn seed(pool: &PgPool, name: &str, emulator_url: &str) -> anyhow::Resu
     store::config::insert_merchant(pool, merchant_id, name).await?;
     let api_key = format!("sk_sb_test_{}", Uuid::new_v4().simple());
     let prefix: String = api_key.chars().take(12).collect();
-    store::config::insert_api_key(pool, merchant_id, Mode::Test, &gateway::hash_api_key(&api_key), &prefix).await?;
+    store::config::insert_api_key(
+        pool,
+        merchant_id,
+        Mode::Test,
+        &gateway::hash_api_key(&api_key),
+        &prefix,
+    )
+    .await?;
 
-    let us = connector("Stripe US Primary", Provider::Stripe, 70, false, Capabilities::cards_anywhere());
-    let eu = connector("Stripe EU Backup", Provider::Stripe, 30, false, Capabilities::cards_anywhere());
+    let us = connector(
+        "Stripe US Primary",
+        Provider::Stripe,
+        70,
+        false,
+        Capabilities::cards_anywhere(),
+    );
+    let eu = connector(
+        "Stripe EU Backup",
+        Provider::Stripe,
+        30,
+        false,
+        Capabilities::cards_anywhere(),
+    );
     let mut square_caps = Capabilities::cards_anywhere();
-    square_caps.currencies = ["USD", "EUR", "GBP", "CAD", "JPY"].iter().filter_map(|c| Currency::parse(c).ok()).collect();
+    square_caps.currencies = ["USD", "EUR", "GBP", "CAD", "JPY"]
+        .iter()
+        .filter_map(|c| Currency::parse(c).ok())
+        .collect();
     let square = connector("Square Fallback", Provider::Simulator, 0, true, square_caps);
     let stripe_us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
     let stripe_eu_key = format!("sk_test_eu_{}", Uuid::new_v4().simple());
     let actor = "demo-seed";
-    store::config::insert_connector(pool, merchant_id, &us, emulator_url, &stripe_us_key, actor).await?;
-    store::config::insert_connector(pool, merchant_id, &eu, emulator_url, &stripe_eu_key, actor).await?;
-    store::config::insert_connector(pool, merchant_id, &square, "simulator:", "sim_key", actor).await?;
+    store::config::insert_connector(pool, merchant_id, &us, emulator_url, &stripe_us_key, actor)
+        .await?;
+    store::config::insert_connector(pool, merchant_id, &eu, emulator_url, &stripe_eu_key, actor)
+        .await?;
+    store::config::insert_connector(pool, merchant_id, &square, "simulator:", "sim_key", actor)
+        .await?;
 
     let eur = Currency::parse("EUR")?;
     let policy = Policy {
         rules: vec![Rule {
             name: "EUR to EU".into(),
-            conditions: vec![Condition::Currency { test: Test::Eq(eur) }],
-            action: RuleAction::Path { connectors: vec![eu.id] },
+            conditions: vec![Condition::Currency {
+                test: Test::Eq(eur),
+            }],
+            action: RuleAction::Path {
+                connectors: vec![eu.id],
+            },
         }],
         ..Policy::default()
     };
-    store::config::publish_policy(pool, merchant_id, Mode::Test, &policy, "demo policy: EUR to the EU account").await?;
+    store::config::publish_policy(
+        pool,
+        merchant_id,
+        Mode::Test,
+        &policy,
+        "demo policy: EUR to the EU account",
+    )
+    .await?;
     Ok(Seeded {
         merchant_id,
         api_key,

@@ -28,17 +28,38 @@ impl Gateway {
 
 /// Starts the gateway on 127.0.0.1:0 over `database_url` with `max_connections` and the given
 /// provider read timeout.
-pub async fn start_gateway(database_url: &str, max_connections: u32, read_timeout: Duration) -> anyhow::Result<Gateway> {
+pub async fn start_gateway(
+    database_url: &str,
+    max_connections: u32,
+    read_timeout: Duration,
+) -> anyhow::Result<Gateway> {
     let pool = store::connect(database_url, max_connections).await?;
-    let executor = Executor::new(ExecutorConfig { connect_timeout: Duration::from_secs(2), read_timeout })?;
-    let payments = Payments::new(pool.clone(), executor, Arc::new(SystemClock), Arc::new(RandomRolls));
+    let executor = Executor::new(ExecutorConfig {
+        connect_timeout: Duration::from_secs(2),
+        read_timeout,
+    })?;
+    let payments = Payments::new(
+        pool.clone(),
+        executor,
+        Arc::new(SystemClock),
+        Arc::new(RandomRolls),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(gateway::serve(listener, gateway::AppState::new(payments), async {
-        let _ = rx.await;
-    }));
-    Ok(Gateway { url, pool, stop: Some(tx), task })
+    let task = tokio::spawn(gateway::serve(
+        listener,
+        gateway::AppState::new(payments),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    Ok(Gateway {
+        url,
+        pool,
+        stop: Some(tx),
+        task,
+    })
 }
 
 /// Follow-up calls a merchant makes after checkout, over HTTP: captures (some partial) and voids
@@ -52,13 +73,18 @@ pub async fn follow_up_operations(
 ) -> anyhow::Result<String> {
     let client = reqwest::Client::new();
     let auth = format!("Bearer {api_key}");
-    let authorized = store::read::search_payments(pool, merchant_id, "", Some("authorized"), 120).await?;
-    let captured = store::read::search_payments(pool, merchant_id, "", Some("captured"), 60).await?;
+    let authorized =
+        store::read::search_payments(pool, merchant_id, "", Some("authorized"), 120).await?;
+    let captured =
+        store::read::search_payments(pool, merchant_id, "", Some("captured"), 60).await?;
     let (mut captures, mut voids, mut refunds, mut failed) = (0, 0, 0, 0);
     for (i, p) in authorized.iter().enumerate() {
         let (path, body) = match i % 4 {
             0 => ("capture", serde_json::json!({})),
-            1 => ("capture", serde_json::json!({"amount": (p.amount_minor / 2).max(1)})),
+            1 => (
+                "capture",
+                serde_json::json!({"amount": (p.amount_minor / 2).max(1)}),
+            ),
             2 => ("void", serde_json::json!({})),
             _ => continue, // left authorized, as in real life
         };
@@ -76,7 +102,11 @@ pub async fn follow_up_operations(
         }
     }
     for (i, p) in captured.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
-        let amount = if i % 2 == 0 { p.amount_minor } else { (p.amount_minor / 3).max(1) };
+        let amount = if i % 2 == 0 {
+            p.amount_minor
+        } else {
+            (p.amount_minor / 3).max(1)
+        };
         let r = client
             .post(format!("{gateway_url}/v1/payments/{}/refunds", p.id))
             .header("authorization", &auth)
@@ -84,9 +114,15 @@ pub async fn follow_up_operations(
             .json(&serde_json::json!({"amount": amount, "reason": "requested_by_customer"}))
             .send()
             .await?;
-        if r.status().is_success() { refunds += 1 } else { failed += 1 }
+        if r.status().is_success() {
+            refunds += 1
+        } else {
+            failed += 1
+        }
     }
-    Ok(format!("{captures} captures, {voids} voids, {refunds} refunds ({failed} refused)"))
+    Ok(format!(
+        "{captures} captures, {voids} voids, {refunds} refunds ({failed} refused)"
+    ))
 }
 
 /// Opens (`down = true`) or closes a Stripe outage for one emulator account: every request with

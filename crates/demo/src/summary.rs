@@ -20,7 +20,8 @@ pub async fn summary(pool: &PgPool, merchant_id: Uuid) -> anyhow::Result<String>
     let mut names: Vec<&String> = attempts.iter().map(|(c, _, _)| c).collect();
     names.dedup();
     for name in names {
-        let rows: Vec<&(String, String, i64)> = attempts.iter().filter(|(c, _, _)| c == name).collect();
+        let rows: Vec<&(String, String, i64)> =
+            attempts.iter().filter(|(c, _, _)| c == name).collect();
         let sum: i64 = rows.iter().map(|(_, _, n)| n).sum();
         let detail: Vec<String> = rows.iter().map(|(_, o, n)| format!("{o} {n}")).collect();
         let _ = writeln!(out, "  {name:<20} {sum:>6}  ({})", detail.join(", "));

@@ -64,7 +64,8 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {
 /// Generates `n` checkouts from `seed`. `run` makes idempotency keys unique per run.
 pub fn checkouts(n: usize, seed: u64, run: &str) -> Vec<Checkout> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let pairs: Vec<((&str, &[&str]), u32)> = PAIRS.iter().map(|(c, cs, w)| ((*c, *cs), *w)).collect();
+    let pairs: Vec<((&str, &[&str]), u32)> =
+        PAIRS.iter().map(|(c, cs, w)| ((*c, *cs), *w)).collect();
     (0..n)
         .map(|i| {
             let (currency, countries) = *pick(&mut rng, &pairs);
@@ -132,15 +133,23 @@ pub async fn send(
     concurrency: usize,
     on_progress: Arc<dyn Fn(usize) + Send + Sync>,
 ) -> anyhow::Result<SendReport> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).timeout(Duration::from_secs(60)).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(60))
+        .build()?;
     let checkouts = Arc::new(checkouts);
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let (client, checkouts, next, done, on_progress) =
-            (client.clone(), checkouts.clone(), next.clone(), done.clone(), on_progress.clone());
+        let (client, checkouts, next, done, on_progress) = (
+            client.clone(),
+            checkouts.clone(),
+            next.clone(),
+            done.clone(),
+            on_progress.clone(),
+        );
         let url = format!("{gateway_url}/v1/payments");
         let auth = format!("Bearer {api_key}");
         tasks.push(tokio::spawn(async move {

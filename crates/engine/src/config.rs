@@ -12,34 +12,48 @@ use std::time::{Duration, Instant};
 use store::config::MerchantConfig;
 use uuid::Uuid;
 
+/// A cached config and when it was loaded.
+type Entry = (Arc<MerchantConfig>, Instant);
+
 /// The cache.
 #[derive(Clone)]
 pub struct ConfigCache {
     pool: PgPool,
-    entries: Arc<RwLock<HashMap<(Uuid, Mode), (Arc<MerchantConfig>, Instant)>>>,
+    entries: Arc<RwLock<HashMap<(Uuid, Mode), Entry>>>,
     max_age: Duration,
 }
 
 impl ConfigCache {
     /// A cache whose entries live at most `max_age`.
     pub fn new(pool: PgPool, max_age: Duration) -> ConfigCache {
-        ConfigCache { pool, entries: Arc::new(RwLock::new(HashMap::new())), max_age }
+        ConfigCache {
+            pool,
+            entries: Arc::new(RwLock::new(HashMap::new())),
+            max_age,
+        }
     }
 
     /// The config of a merchant and mode, from cache or freshly loaded.
-    pub async fn get(&self, merchant_id: Uuid, mode: Mode) -> Result<Arc<MerchantConfig>, EngineError> {
-        if let Ok(map) = self.entries.read() {
-            if let Some((cfg, at)) = map.get(&(merchant_id, mode)) {
-                if at.elapsed() < self.max_age {
-                    return Ok(cfg.clone());
-                }
-            }
+    pub async fn get(
+        &self,
+        merchant_id: Uuid,
+        mode: Mode,
+    ) -> Result<Arc<MerchantConfig>, EngineError> {
+        if let Ok(map) = self.entries.read()
+            && let Some((cfg, at)) = map.get(&(merchant_id, mode))
+            && at.elapsed() < self.max_age
+        {
+            return Ok(cfg.clone());
         }
         self.reload(merchant_id, mode).await
     }
 
     /// Loads the config from the database and caches it.
-    pub async fn reload(&self, merchant_id: Uuid, mode: Mode) -> Result<Arc<MerchantConfig>, EngineError> {
+    pub async fn reload(
+        &self,
+        merchant_id: Uuid,
+        mode: Mode,
+    ) -> Result<Arc<MerchantConfig>, EngineError> {
         let cfg = Arc::new(store::config::load_config(&self.pool, merchant_id, mode).await?);
         if let Ok(mut map) = self.entries.write() {
             map.insert((merchant_id, mode), (cfg.clone(), Instant::now()));

@@ -2,9 +2,12 @@
 
 use crate::EngineError;
 use crate::views::{
-    AttemptView, AuditEntry, ConnectorView, EventView, PaymentDetail, PaymentSearch, PaymentSummary, SetWeight,
+    AttemptView, AuditEntry, ConnectorView, EventView, PaymentDetail, PaymentSearch,
+    PaymentSummary, SetWeight,
 };
-use routing::{CircuitState, ConnectorStatus, OutcomeClass, PaymentStatus, RouteSource, RouteTrace};
+use routing::{
+    CircuitState, ConnectorStatus, OutcomeClass, PaymentStatus, RouteSource, RouteTrace,
+};
 use sqlx::PgPool;
 use store::read::{AttemptRow, PaymentRow};
 use store::to_ms;
@@ -25,7 +28,11 @@ pub struct Console {
 impl Console {
     /// A console over `merchant_id`, acting as `actor` (recorded in audit rows).
     pub fn new(pool: PgPool, merchant_id: Uuid, actor: impl Into<String>) -> Console {
-        Console { pool, merchant_id, actor: actor.into() }
+        Console {
+            pool,
+            merchant_id,
+            actor: actor.into(),
+        }
     }
 
     /// The merchant this console shows.
@@ -83,15 +90,32 @@ impl Console {
     /// `not_found`.
     pub async fn set_weight(&self, req: SetWeight) -> Result<ConnectorView, EngineError> {
         if req.weight > MAX_WEIGHT {
-            return Err(EngineError::invalid("invalid_weight", Some("weight".into()), format!("weight must be 0..={MAX_WEIGHT}")));
+            return Err(EngineError::invalid(
+                "invalid_weight",
+                Some("weight".into()),
+                format!("weight must be 0..={MAX_WEIGHT}"),
+            ));
         }
         let reason = req.reason.trim();
         if reason.chars().count() < 3 || reason.chars().count() > 500 {
-            return Err(EngineError::invalid("reason_required", Some("reason".into()),
-                "a reason of 3 to 500 characters is required to change a weight"));
+            return Err(EngineError::invalid(
+                "reason_required",
+                Some("reason".into()),
+                "a reason of 3 to 500 characters is required to change a weight",
+            ));
         }
-        let id = Uuid::parse_str(&req.connector_id).map_err(|_| EngineError::NotFound { what: "connector" })?;
-        if !store::config::set_weight(&self.pool, self.merchant_id, id, req.weight, &self.actor, reason).await? {
+        let id = Uuid::parse_str(&req.connector_id)
+            .map_err(|_| EngineError::NotFound { what: "connector" })?;
+        if !store::config::set_weight(
+            &self.pool,
+            self.merchant_id,
+            id,
+            req.weight,
+            &self.actor,
+            reason,
+        )
+        .await?
+        {
             return Err(EngineError::NotFound { what: "connector" });
         }
         self.connectors()
@@ -102,7 +126,10 @@ impl Console {
     }
 
     /// Searches payments (newest first). See [`PaymentSearch`].
-    pub async fn search_payments(&self, search: PaymentSearch) -> Result<Vec<PaymentSummary>, EngineError> {
+    pub async fn search_payments(
+        &self,
+        search: PaymentSearch,
+    ) -> Result<Vec<PaymentSummary>, EngineError> {
         let limit = i64::from(search.limit.unwrap_or(200).clamp(1, 1000));
         let rows = store::read::search_payments(
             &self.pool,
@@ -117,15 +144,18 @@ impl Console {
 
     /// One payment with attempts, route trace and events. Errors: `not_found`.
     pub async fn payment_detail(&self, payment_id: &str) -> Result<PaymentDetail, EngineError> {
-        let id = Uuid::parse_str(payment_id.trim()).map_err(|_| EngineError::NotFound { what: "payment" })?;
+        let id = Uuid::parse_str(payment_id.trim())
+            .map_err(|_| EngineError::NotFound { what: "payment" })?;
         let (payment, attempts, events) = tokio::try_join!(
             store::read::payment(&self.pool, self.merchant_id, id),
             store::read::attempts(&self.pool, self.merchant_id, id),
             store::read::events(&self.pool, self.merchant_id, id),
         )?;
         let p = payment.ok_or(EngineError::NotFound { what: "payment" })?;
-        let route: RouteTrace = serde_json::from_value(p.route.clone())
-            .unwrap_or(RouteTrace { source: RouteSource::NoEligibleConnector, entries: Vec::new() });
+        let route: RouteTrace = serde_json::from_value(p.route.clone()).unwrap_or(RouteTrace {
+            source: RouteSource::NoEligibleConnector,
+            entries: Vec::new(),
+        });
         Ok(PaymentDetail {
             summary: summary(&p),
             country: p.country.clone(),
@@ -158,7 +188,12 @@ impl Console {
 
     /// Latest audit entries, newest first (1..=1000).
     pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, EngineError> {
-        let rows = store::read::audit_log(&self.pool, self.merchant_id, i64::from(limit.clamp(1, 1000))).await?;
+        let rows = store::read::audit_log(
+            &self.pool,
+            self.merchant_id,
+            i64::from(limit.clamp(1, 1000)),
+        )
+        .await?;
         Ok(rows
             .into_iter()
             .map(|r| AuditEntry {
@@ -214,4 +249,16 @@ fn attempt_view(a: &AttemptRow) -> AttemptView {
         next_step_detail: a.next_step_detail.clone(),
         reconciliation: a.reconciliation.clone(),
     }
+}
+
+/// The merchant a console should show: `id` when given, else the oldest merchant.
+/// `Ok(None)` when there is no such merchant. Errors: database failures.
+pub async fn find_merchant(
+    pool: &PgPool,
+    id: Option<Uuid>,
+) -> Result<Option<(Uuid, String)>, EngineError> {
+    Ok(match id {
+        Some(id) => store::config::merchant(pool, id).await?,
+        None => store::config::first_merchant(pool).await?,
+    })
 }

@@ -57,7 +57,15 @@ impl EngineError {
     }
 
     /// Shorthand for an [`EngineError::InvalidInput`].
-    pub fn invalid(code: &'static str, field: impl Into<Option<String>>, message: impl Into<String>) -> Self {
-        EngineError::InvalidInput { code, message: message.into(), field: field.into() }
+    pub fn invalid(
+        code: &'static str,
+        field: impl Into<Option<String>>,
+        message: impl Into<String>,
+    ) -> Self {
+        EngineError::InvalidInput {
+            code,
+            message: message.into(),
+            field: field.into(),
+        }
     }
 }

@@ -15,12 +15,13 @@
 
 use crate::EngineError;
 use providers::{
-    AuthorizeRequest, CaptureRequest, ConnectorAccount, Executor, ProviderResult, RefundRequest, RetrieveRequest,
-    VoidRequest,
+    AuthorizeRequest, CaptureRequest, ConnectorAccount, Executor, ProviderResult, RefundRequest,
+    RetrieveRequest, VoidRequest,
 };
 use routing::{
-    AttemptStatus, CaptureMode, Connector, ConnectorId, Mode, NextStep, OutcomeClass, PaymentContext,
-    PaymentMethodType, PaymentStatus, PaymentToken, Policy, RouteDecision, RouteSource, RouteTrace, StepInput,
+    AttemptStatus, CaptureMode, Connector, ConnectorId, Mode, NextStep, OutcomeClass,
+    PaymentContext, PaymentMethodType, PaymentStatus, PaymentToken, Policy, RouteDecision,
+    RouteSource, RouteTrace, StepInput,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -29,8 +30,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use store::payments::{
-    AttemptUpdate, IdemKey, IdempotencyClaim, NewAttempt, NewEvent, NewOperation, NewPayment, PaymentUpdate, StartOutcome,
-    Step,
+    AttemptUpdate, IdemKey, IdempotencyClaim, NewAttempt, NewEvent, NewOperation, NewPayment,
+    PaymentUpdate, StartOutcome, Step,
 };
 use store::read::{AttemptRow, PaymentRow};
 use time::OffsetDateTime;
@@ -166,9 +167,21 @@ pub struct Payments {
 
 impl Payments {
     /// A service over `pool` calling providers through `executor`.
-    pub fn new(pool: PgPool, executor: Executor, clock: Arc<dyn Clock>, rolls: Arc<dyn Rolls>) -> Payments {
+    pub fn new(
+        pool: PgPool,
+        executor: Executor,
+        clock: Arc<dyn Clock>,
+        rolls: Arc<dyn Rolls>,
+    ) -> Payments {
         let config = crate::config::ConfigCache::new(pool.clone(), Duration::from_secs(5));
-        Payments { pool, executor, config, clock, rolls, duplicate_wait: Duration::from_secs(10) }
+        Payments {
+            pool,
+            executor,
+            config,
+            clock,
+            rolls,
+            duplicate_wait: Duration::from_secs(10),
+        }
     }
 
     /// The pool (for tests and read models).
@@ -176,10 +189,15 @@ impl Payments {
         &self.pool
     }
 
-    async fn account(&self, merchant_id: Uuid, rec: &store::config::ConnectorRecord) -> Result<ConnectorAccount, EngineError> {
-        let key = store::config::connector_secret(&self.pool, merchant_id, rec.connector.id.0, "api_key")
-            .await?
-            .unwrap_or_default();
+    async fn account(
+        &self,
+        merchant_id: Uuid,
+        rec: &store::config::ConnectorRecord,
+    ) -> Result<ConnectorAccount, EngineError> {
+        let key =
+            store::config::connector_secret(&self.pool, merchant_id, rec.connector.id.0, "api_key")
+                .await?
+                .unwrap_or_default();
         Ok(ConnectorAccount {
             connector_id: rec.connector.id,
             provider: rec.connector.provider,
@@ -196,13 +214,23 @@ impl Payments {
     /// `invalid_merchant_reference`; `idempotency_key_reused` (409) for the same key with another
     /// body; `idempotency_key_in_use` (409) when the first request is still running after
     /// [`Self::duplicate_wait`].
-    pub async fn create(&self, auth: MerchantAuth, idempotency_key: &str, body: &[u8]) -> Result<ApiAnswer, EngineError> {
+    pub async fn create(
+        &self,
+        auth: MerchantAuth,
+        idempotency_key: &str,
+        body: &[u8],
+    ) -> Result<ApiAnswer, EngineError> {
         check_idempotency_key(idempotency_key)?;
         let (req, canonical) = parse_create(body)?;
         let ctx = context_from(&req)?;
         let fingerprint = fingerprint("create_payment", &canonical);
         let mode = store::config::mode_str(auth.mode);
-        let idem = IdemKey { merchant_id: auth.merchant_id, mode, key: idempotency_key, fingerprint: &fingerprint };
+        let idem = IdemKey {
+            merchant_id: auth.merchant_id,
+            mode,
+            key: idempotency_key,
+            fingerprint: &fingerprint,
+        };
         let roll = self.rolls.roll();
         let payment_id = Uuid::now_v7();
 
@@ -217,8 +245,13 @@ impl Payments {
                 Some((id, p)) => (Some(*id), p),
                 None => (None, &default_policy),
             };
-            let routing_connectors: Vec<Connector> = config.connectors.iter().map(|c| c.connector.clone()).collect();
-            let decision = routing::decide(&ctx, &routing_connectors, policy, auth.mode, roll);
+            let routing_connectors: Vec<Connector> = config
+                .connectors
+                .iter()
+                .map(|c| c.connector.clone())
+                .collect();
+            let decision =
+                routing::decide_explained(&ctx, &routing_connectors, policy, auth.mode, roll);
             let now = self.clock.now();
             let no_route = decision.path.is_empty();
             let payment = PaymentRow {
@@ -256,7 +289,11 @@ impl Payments {
                 merchant_reference: payment.merchant_reference.clone(),
                 metadata: payment.metadata.clone(),
                 tokens: serde_json::to_value(&ctx.tokens).unwrap_or_default(),
-                status: if no_route { PaymentStatus::Failed } else { PaymentStatus::Processing },
+                status: if no_route {
+                    PaymentStatus::Failed
+                } else {
+                    PaymentStatus::Processing
+                },
                 failure_code: payment.failure_code.clone(),
                 failure_message: payment.failure_message.clone(),
                 policy_id,
@@ -272,18 +309,35 @@ impl Payments {
                 from_status: None,
                 to_status: Some(PaymentStatus::Processing),
                 attempt_id: None,
-                detail: format!("{} — route: {}", money_text(&payment), route_summary(&decision, &config.connectors)),
+                detail: format!(
+                    "{} — route: {}",
+                    money_text(&payment),
+                    route_summary(&decision, &config.connectors)
+                ),
             }];
             let attempt = match decision.path.first() {
-                Some(first) => Some(new_attempt(auth.merchant_id, payment_id, 1, find(&config.connectors, *first)?, now)),
+                Some(first) => Some(new_attempt(
+                    auth.merchant_id,
+                    payment_id,
+                    1,
+                    find(&config.connectors, *first)?,
+                    now,
+                )),
                 None => None,
             };
             let mut response_body = None;
             match &attempt {
                 Some(a) => events.push(attempt_started_event(a, "api")),
                 None => {
-                    events.push(status_event(payment_id, now, "api", PaymentStatus::Processing, PaymentStatus::Failed, None,
-                        payment.failure_message.clone().unwrap_or_default()));
+                    events.push(status_event(
+                        payment_id,
+                        now,
+                        "api",
+                        PaymentStatus::Processing,
+                        PaymentStatus::Failed,
+                        None,
+                        payment.failure_message.clone().unwrap_or_default(),
+                    ));
                     response_body = Some(payment_body(&payment, &[], &config.connectors));
                 }
             }
@@ -301,7 +355,11 @@ impl Payments {
             match outcome {
                 StartOutcome::Started => {
                     if let Some(body) = response_body {
-                        return Ok(ApiAnswer { status: 200, body, replayed: false });
+                        return Ok(ApiAnswer {
+                            status: 200,
+                            body,
+                            replayed: false,
+                        });
                     }
                     break (decision, payment, attempt);
                 }
@@ -315,16 +373,24 @@ impl Payments {
                     config = self.config.reload(auth.merchant_id, auth.mode).await?;
                 }
                 StartOutcome::ConfigChanged => {
-                    return Err(EngineError::Internal("connector configuration kept changing; retry".into()));
+                    return Err(EngineError::Internal(
+                        "connector configuration kept changing; retry".into(),
+                    ));
                 }
             }
         };
         let mut payment = payment;
         let Some(first_attempt) = attempt else {
-            return Err(EngineError::Internal("payment started without an attempt".into()));
+            return Err(EngineError::Internal(
+                "payment started without an attempt".into(),
+            ));
         };
         let default_policy = Policy::default();
-        let policy = config.policy.as_ref().map(|(_, p)| p).unwrap_or(&default_policy);
+        let policy = config
+            .policy
+            .as_ref()
+            .map(|(_, p)| p)
+            .unwrap_or(&default_policy);
         let mut attempts: Vec<AttemptRow> = vec![pending_row(&first_attempt)];
         payment.last_connector = Some(first_attempt.connector_name.clone());
 
@@ -340,14 +406,21 @@ impl Payments {
                 provider: rec.connector.provider,
                 mode: rec.connector.mode,
                 base_url: rec.base_url.clone(),
-                api_key: config.api_keys.get(&rec.connector.id.0).cloned().unwrap_or_default().into(),
+                api_key: config
+                    .api_keys
+                    .get(&rec.connector.id.0)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into(),
             };
             let authorize = AuthorizeRequest {
                 idempotency_key: attempt_id.to_string(),
                 payment_id: payment_id.to_string(),
                 money: ctx.money,
                 capture: ctx.capture,
-                token: routing::usable_token(&ctx, &rec.connector).unwrap_or_default().to_owned(),
+                token: routing::usable_token(&ctx, &rec.connector)
+                    .unwrap_or_default()
+                    .to_owned(),
                 merchant_reference: req.merchant_reference.clone(),
                 metadata: ctx.metadata.clone(),
             };
@@ -373,7 +446,7 @@ impl Payments {
                     provider_reference: result.provider_reference.clone(),
                     idempotency_key: attempt_id.to_string(),
                     payment_id: payment_id.to_string(),
-                    //ORIGINAL original: Some(authorize.clone()),
+                    original: Some(authorize.clone()),
                 };
                 let found = self.executor.retrieve(&account, &retrieve).await;
                 responded_at = self.clock.now();
@@ -386,7 +459,11 @@ impl Payments {
                     from_status: None,
                     to_status: None,
                     attempt_id: Some(attempt_id),
-                    detail: format!("{}: {}", rec.connector.name, reconciliation.clone().unwrap_or_default()),
+                    detail: format!(
+                        "{}: {}",
+                        rec.connector.name,
+                        reconciliation.clone().unwrap_or_default()
+                    ),
                 });
                 input.class = found.class;
                 input.reconciled = true;
@@ -394,7 +471,9 @@ impl Payments {
                     // Still unknown: keep what the call itself said.
                     OutcomeClass::UnknownOutcome => {}
                     // Provably not charged: the attempt counts as provider_unavailable.
-                    OutcomeClass::ProviderUnavailable => result.class = OutcomeClass::ProviderUnavailable,
+                    OutcomeClass::ProviderUnavailable => {
+                        result.class = OutcomeClass::ProviderUnavailable
+                    }
                     // A definitive answer (charge found, or the original request's decline).
                     OutcomeClass::Approved
                     | OutcomeClass::HardDecline
@@ -402,7 +481,12 @@ impl Payments {
                     | OutcomeClass::NeedsCustomerAction
                     | OutcomeClass::ValidationError
                     | OutcomeClass::AuthConfigError
-                    | OutcomeClass::RateLimited => result = ProviderResult { latency_ms: result.latency_ms, ..found },
+                    | OutcomeClass::RateLimited => {
+                        result = ProviderResult {
+                            latency_ms: result.latency_ms,
+                            ..found
+                        }
+                    }
                 }
                 step = routing::next_step(&policy.fallback, input);
             }
@@ -441,7 +525,12 @@ impl Payments {
                 from_status: None,
                 to_status: None,
                 attempt_id: Some(attempt_id),
-                detail: format!("{}: {} — {}", rec.connector.name, outcome_text(&result), step_detail),
+                detail: format!(
+                    "{}: {} — {}",
+                    rec.connector.name,
+                    outcome_text(&result),
+                    step_detail
+                ),
             });
             apply_attempt_update(&mut attempts[current_idx], &update);
 
@@ -464,19 +553,22 @@ impl Payments {
                 let seq = i32::try_from(attempts.len() + 1).unwrap_or(i32::MAX);
                 let a = new_attempt(auth.merchant_id, payment_id, seq, next_rec, responded_at);
                 events.push(attempt_started_event(&a, "provider_response"));
-                store::payments::record_step(&self.pool, &Step {
-                    merchant_id: auth.merchant_id,
-                    payment_id,
-                    attempt_id,
-                    attempt: &update,
-                    next_attempt: Some(&a),
-                    payment: None,
-                    from_status: PaymentStatus::Processing,
-                    status_detail: String::new(),
-                    events: &events,
-                    response: None,
-                    at: responded_at,
-                })
+                store::payments::record_step(
+                    &self.pool,
+                    &Step {
+                        merchant_id: auth.merchant_id,
+                        payment_id,
+                        attempt_id,
+                        attempt: &update,
+                        next_attempt: Some(&a),
+                        payment: None,
+                        from_status: PaymentStatus::Processing,
+                        status_detail: String::new(),
+                        events: &events,
+                        response: None,
+                        at: responded_at,
+                    },
+                )
                 .await?;
                 attempts.push(pending_row(&a));
                 payment.attempt_count = seq;
@@ -485,7 +577,11 @@ impl Payments {
             }
             // ---- final T2: outcome + payment status + stored response, one statement ----
             let (to, failure_code, failure_message) = final_status(step, &result, ctx.capture);
-            let captured_delta = if to == PaymentStatus::Captured { ctx.money.amount_minor } else { 0 };
+            let captured_delta = if to == PaymentStatus::Captured {
+                ctx.money.amount_minor
+            } else {
+                0
+            };
             let pu = PaymentUpdate {
                 status: to,
                 failure_code: failure_code.clone(),
@@ -502,26 +598,38 @@ impl Payments {
             final_payment.next_action_url = result.next_action_url.clone();
             final_payment.captured_minor += captured_delta;
             final_payment.updated_at = responded_at;
-            let status_code: u16 = if result.class == OutcomeClass::ValidationError { 422 } else { 200 };
+            let status_code: u16 = if result.class == OutcomeClass::ValidationError {
+                422
+            } else {
+                200
+            };
             let body = payment_body(&final_payment, &attempts, &config.connectors);
-            let written = store::payments::record_step(&self.pool, &Step {
-                merchant_id: auth.merchant_id,
-                payment_id,
-                attempt_id,
-                attempt: &update,
-                next_attempt: None,
-                payment: Some(&pu),
-                from_status: PaymentStatus::Processing,
-                status_detail: failure_message.unwrap_or_else(|| format!("{} on {}", to.as_str(), rec.connector.name)),
-                events: &events,
-                response: Some((mode, idempotency_key, i32::from(status_code), &body)),
-                at: responded_at,
-            })
+            let written = store::payments::record_step(
+                &self.pool,
+                &Step {
+                    merchant_id: auth.merchant_id,
+                    payment_id,
+                    attempt_id,
+                    attempt: &update,
+                    next_attempt: None,
+                    payment: Some(&pu),
+                    from_status: PaymentStatus::Processing,
+                    status_detail: failure_message
+                        .unwrap_or_else(|| format!("{} on {}", to.as_str(), rec.connector.name)),
+                    events: &events,
+                    response: Some((mode, idempotency_key, i32::from(status_code), &body)),
+                    at: responded_at,
+                },
+            )
             .await?;
             if !written.payment_updated {
                 tracing::warn!(payment = %payment_id, "final status refused by the state machine guard");
             }
-            return Ok(ApiAnswer { status: status_code, body, replayed: false });
+            return Ok(ApiAnswer {
+                status: status_code,
+                body,
+                replayed: false,
+            });
         }
     }
 
@@ -532,10 +640,19 @@ impl Payments {
         let (req, _) = parse_create(body)?;
         let ctx = context_from(&req)?;
         let config = self.config.get(auth.merchant_id, auth.mode).await?;
-        let connectors: Vec<Connector> = config.connectors.iter().map(|c| c.connector.clone()).collect();
+        let connectors: Vec<Connector> = config
+            .connectors
+            .iter()
+            .map(|c| c.connector.clone())
+            .collect();
         let default_policy = Policy::default();
-        let policy = config.policy.as_ref().map(|(_, p)| p).unwrap_or(&default_policy);
-        let decision = routing::decide(&ctx, &connectors, policy, auth.mode, self.rolls.roll());
+        let policy = config
+            .policy
+            .as_ref()
+            .map(|(_, p)| p)
+            .unwrap_or(&default_policy);
+        let decision =
+            routing::decide_explained(&ctx, &connectors, policy, auth.mode, self.rolls.roll());
         let path: Vec<serde_json::Value> = decision
             .path
             .iter()
@@ -567,18 +684,27 @@ impl Payments {
         let deadline = tokio::time::Instant::now() + self.duplicate_wait;
         loop {
             let mut conn = self.pool.acquire().await?;
-            let found = store::payments::lookup_idempotency(&mut conn, auth.merchant_id, mode, key).await?;
+            let found =
+                store::payments::lookup_idempotency(&mut conn, auth.merchant_id, mode, key).await?;
             drop(conn);
             match found {
                 None if must_exist => return Err(EngineError::IdempotencyKeyInUse),
                 None => return Ok(None),
                 Some(IdempotencyClaim::Claimed) => return Ok(None),
-                Some(IdempotencyClaim::Existing { fingerprint: stored, response, .. }) => {
+                Some(IdempotencyClaim::Existing {
+                    fingerprint: stored,
+                    response,
+                    ..
+                }) => {
                     if stored != fingerprint {
                         return Err(EngineError::IdempotencyKeyReused);
                     }
                     if let Some((status, body)) = response {
-                        return Ok(Some(ApiAnswer { status: u16::try_from(status).unwrap_or(500), body, replayed: true }));
+                        return Ok(Some(ApiAnswer {
+                            status: u16::try_from(status).unwrap_or(500),
+                            body,
+                            replayed: true,
+                        }));
                     }
                     if tokio::time::Instant::now() >= deadline {
                         return Err(EngineError::IdempotencyKeyInUse);
@@ -590,41 +716,88 @@ impl Payments {
     }
 
     /// `GET /v1/payments/{id}`. Errors: `not_found`.
-    pub async fn get(&self, auth: MerchantAuth, payment_id: &str) -> Result<ApiAnswer, EngineError> {
-        let id = Uuid::parse_str(payment_id).map_err(|_| EngineError::NotFound { what: "payment" })?;
+    pub async fn get(
+        &self,
+        auth: MerchantAuth,
+        payment_id: &str,
+    ) -> Result<ApiAnswer, EngineError> {
+        let id =
+            Uuid::parse_str(payment_id).map_err(|_| EngineError::NotFound { what: "payment" })?;
         let (payment, attempts, connectors) = tokio::try_join!(
             store::read::payment(&self.pool, auth.merchant_id, id),
             store::read::attempts(&self.pool, auth.merchant_id, id),
             store::config::connectors(&self.pool, auth.merchant_id),
         )?;
-        let payment = payment.filter(|p| p.mode == store::config::mode_str(auth.mode)).ok_or(EngineError::NotFound { what: "payment" })?;
-        Ok(ApiAnswer { status: 200, body: payment_body(&payment, &attempts, &connectors), replayed: false })
+        let payment = payment
+            .filter(|p| p.mode == store::config::mode_str(auth.mode))
+            .ok_or(EngineError::NotFound { what: "payment" })?;
+        Ok(ApiAnswer {
+            status: 200,
+            body: payment_body(&payment, &attempts, &connectors),
+            replayed: false,
+        })
     }
 
     /// Captures an authorized payment (full or partial). Errors: `not_found`,
     /// `payment_not_capturable`, `invalid_amount`, idempotency errors.
-    pub async fn capture(&self, auth: MerchantAuth, payment_id: &str, idempotency_key: Option<&str>, body: &[u8]) -> Result<ApiAnswer, EngineError> {
+    pub async fn capture(
+        &self,
+        auth: MerchantAuth,
+        payment_id: &str,
+        idempotency_key: Option<&str>,
+        body: &[u8],
+    ) -> Result<ApiAnswer, EngineError> {
         let req: CaptureBody = parse_optional_body(body)?;
-        self.operate(auth, payment_id, idempotency_key, Operation::Capture(req.amount), body).await
+        self.operate(
+            auth,
+            payment_id,
+            idempotency_key,
+            Operation::Capture(req.amount),
+            body,
+        )
+        .await
     }
 
     /// Voids an authorized payment. Errors: `not_found`, `payment_not_voidable`.
-    pub async fn void(&self, auth: MerchantAuth, payment_id: &str, idempotency_key: Option<&str>, body: &[u8]) -> Result<ApiAnswer, EngineError> {
+    pub async fn void(
+        &self,
+        auth: MerchantAuth,
+        payment_id: &str,
+        idempotency_key: Option<&str>,
+        body: &[u8],
+    ) -> Result<ApiAnswer, EngineError> {
         let _: serde_json::Map<String, serde_json::Value> = parse_optional_body(body)?;
-        self.operate(auth, payment_id, idempotency_key, Operation::Void, body).await
+        self.operate(auth, payment_id, idempotency_key, Operation::Void, body)
+            .await
     }
 
     /// Refunds a captured payment (full or partial). `Idempotency-Key` required. Errors:
     /// `not_found`, `payment_not_refundable`, `invalid_amount`, `invalid_reason`, idempotency errors.
-    pub async fn refund(&self, auth: MerchantAuth, payment_id: &str, idempotency_key: &str, body: &[u8]) -> Result<ApiAnswer, EngineError> {
+    pub async fn refund(
+        &self,
+        auth: MerchantAuth,
+        payment_id: &str,
+        idempotency_key: &str,
+        body: &[u8],
+    ) -> Result<ApiAnswer, EngineError> {
         let req: RefundBody = parse_optional_body(body)?;
-        if let Some(r) = &req.reason {
-            if !["duplicate", "fraudulent", "requested_by_customer"].contains(&r.as_str()) {
-                return Err(EngineError::invalid("invalid_reason", Some("reason".into()),
-                    "reason must be one of duplicate, fraudulent, requested_by_customer"));
-            }
+        if let Some(r) = &req.reason
+            && !["duplicate", "fraudulent", "requested_by_customer"].contains(&r.as_str())
+        {
+            return Err(EngineError::invalid(
+                "invalid_reason",
+                Some("reason".into()),
+                "reason must be one of duplicate, fraudulent, requested_by_customer",
+            ));
         }
-        self.operate(auth, payment_id, Some(idempotency_key), Operation::Refund(req.amount, req.reason), body).await
+        self.operate(
+            auth,
+            payment_id,
+            Some(idempotency_key),
+            Operation::Refund(req.amount, req.reason),
+            body,
+        )
+        .await
     }
 
     async fn operate(
@@ -638,12 +811,13 @@ impl Payments {
         if let Some(k) = idempotency_key {
             check_idempotency_key(k)?;
         }
-        let id = Uuid::parse_str(payment_id).map_err(|_| EngineError::NotFound { what: "payment" })?;
+        let id =
+            Uuid::parse_str(payment_id).map_err(|_| EngineError::NotFound { what: "payment" })?;
         let fp = fingerprint(&format!("{}:{id}", op.kind()), body);
-        if let Some(key) = idempotency_key {
-            if let Some(answer) = self.existing_answer(auth, key, &fp, false).await? {
-                return Ok(answer);
-            }
+        if let Some(key) = idempotency_key
+            && let Some(answer) = self.existing_answer(auth, key, &fp, false).await?
+        {
+            return Ok(answer);
         }
         let mode = store::config::mode_str(auth.mode);
         let (payment, attempts, connectors) = tokio::try_join!(
@@ -651,16 +825,27 @@ impl Payments {
             store::read::attempts(&self.pool, auth.merchant_id, id),
             store::config::connectors(&self.pool, auth.merchant_id),
         )?;
-        let payment = payment.filter(|p| p.mode == mode).ok_or(EngineError::NotFound { what: "payment" })?;
-        let currency = routing::Currency::parse(&payment.currency).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let payment = payment
+            .filter(|p| p.mode == mode)
+            .ok_or(EngineError::NotFound { what: "payment" })?;
+        let currency = routing::Currency::parse(&payment.currency)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         let status = PaymentStatus::parse(&payment.status).unwrap_or(PaymentStatus::Unknown);
-        let approved = attempts.iter().find(|a| a.status == "succeeded" && a.provider_reference.is_some());
+        let approved = attempts
+            .iter()
+            .find(|a| a.status == "succeeded" && a.provider_reference.is_some());
         let (amount, target) = match (&op, status) {
             (Operation::Capture(amount), PaymentStatus::Authorized) => {
                 let amount = amount.unwrap_or(payment.amount_minor);
                 if amount <= 0 || amount > payment.amount_minor {
-                    return Err(EngineError::invalid("invalid_amount", Some("amount".into()),
-                        format!("capture amount must be 1..={} minor units", payment.amount_minor)));
+                    return Err(EngineError::invalid(
+                        "invalid_amount",
+                        Some("amount".into()),
+                        format!(
+                            "capture amount must be 1..={} minor units",
+                            payment.amount_minor
+                        ),
+                    ));
                 }
                 (Some(amount), PaymentStatus::Captured)
             }
@@ -669,16 +854,25 @@ impl Payments {
                 let left = payment.captured_minor - payment.refunded_minor;
                 let amount = amount.unwrap_or(left);
                 if amount <= 0 || amount > left {
-                    return Err(EngineError::invalid("invalid_amount", Some("amount".into()),
-                        format!("refund amount must be 1..={left} minor units (captured minus refunded)")));
+                    return Err(EngineError::invalid(
+                        "invalid_amount",
+                        Some("amount".into()),
+                        format!(
+                            "refund amount must be 1..={left} minor units (captured minus refunded)"
+                        ),
+                    ));
                 }
                 (Some(amount), PaymentStatus::Captured)
             }
             (op, status) => {
                 return Err(EngineError::InvalidState {
                     code: op.not_allowed_code(),
-                    message: format!("cannot {} a payment in status {}", op.kind(), status.as_str()),
-                })
+                    message: format!(
+                        "cannot {} a payment in status {}",
+                        op.kind(),
+                        status.as_str()
+                    ),
+                });
             }
         };
         let approved = approved.ok_or_else(|| EngineError::InvalidState {
@@ -692,22 +886,37 @@ impl Payments {
         let now = self.clock.now();
         let op_id = Uuid::now_v7();
         let mut tx = self.pool.begin().await?;
-        if let Some(key) = idempotency_key {
-            if store::payments::claim_idempotency(&mut tx, auth.merchant_id, mode, key, &fp, Some(id)).await? != IdempotencyClaim::Claimed {
-                tx.rollback().await?;
-                return self.existing_answer(auth, key, &fp, true).await?.ok_or(EngineError::IdempotencyKeyInUse);
-            }
+        if let Some(key) = idempotency_key
+            && store::payments::claim_idempotency(
+                &mut tx,
+                auth.merchant_id,
+                mode,
+                key,
+                &fp,
+                Some(id),
+            )
+            .await?
+                != IdempotencyClaim::Claimed
+        {
+            tx.rollback().await?;
+            return self
+                .existing_answer(auth, key, &fp, true)
+                .await?
+                .ok_or(EngineError::IdempotencyKeyInUse);
         }
-        store::payments::insert_operation(&mut tx, &NewOperation {
-            merchant_id: auth.merchant_id,
-            id: op_id,
-            payment_id: id,
-            kind: op.kind(),
-            amount_minor: amount,
-            reason: op.reason(),
-            attempt_id: approved.id,
-            created_at: now,
-        })
+        store::payments::insert_operation(
+            &mut tx,
+            &NewOperation {
+                merchant_id: auth.merchant_id,
+                id: op_id,
+                payment_id: id,
+                kind: op.kind(),
+                amount_minor: amount,
+                reason: op.reason(),
+                attempt_id: approved.id,
+                created_at: now,
+            },
+        )
         .await?;
         tx.commit().await?;
 
@@ -717,20 +926,66 @@ impl Payments {
         let result = match &op {
             Operation::Capture(_) => {
                 let amount = amount.and_then(|a| routing::Money::new(a, currency).ok());
-                self.executor.capture(&account, &CaptureRequest { idempotency_key: key, provider_reference: reference, amount }).await
+                self.executor
+                    .capture(
+                        &account,
+                        &CaptureRequest {
+                            idempotency_key: key,
+                            provider_reference: reference,
+                            amount,
+                        },
+                    )
+                    .await
             }
-            Operation::Void => self.executor.void(&account, &VoidRequest { idempotency_key: key, provider_reference: reference }).await,
+            Operation::Void => {
+                self.executor
+                    .void(
+                        &account,
+                        &VoidRequest {
+                            idempotency_key: key,
+                            provider_reference: reference,
+                        },
+                    )
+                    .await
+            }
             Operation::Refund(_, reason) => {
-                let money = routing::Money::new(amount.unwrap_or(0), currency).map_err(|e| EngineError::Internal(e.to_string()))?;
-                self.executor.refund(&account, &RefundRequest { idempotency_key: key, provider_reference: reference, money, reason: reason.clone() }).await
+                let money = routing::Money::new(amount.unwrap_or(0), currency)
+                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+                self.executor
+                    .refund(
+                        &account,
+                        &RefundRequest {
+                            idempotency_key: key,
+                            provider_reference: reference,
+                            money,
+                            reason: reason.clone(),
+                        },
+                    )
+                    .await
             }
         };
         let at = self.clock.now();
         let ok = result.class == OutcomeClass::Approved;
-        let op_status = if ok { "succeeded" } else if result.class == OutcomeClass::UnknownOutcome { "unknown" } else { "failed" };
+        let op_status = if ok {
+            "succeeded"
+        } else if result.class == OutcomeClass::UnknownOutcome {
+            "unknown"
+        } else {
+            "failed"
+        };
         let mut tx = self.pool.begin().await?;
-        store::payments::finish_operation(&mut tx, auth.merchant_id, op_id, op_status, result.class.as_str(),
-            result.provider_reference.as_deref(), result.raw_code.as_deref(), result.message.as_deref(), at).await?;
+        store::payments::finish_operation(
+            &mut tx,
+            auth.merchant_id,
+            op_id,
+            op_status,
+            result.class.as_str(),
+            result.provider_reference.as_deref(),
+            result.raw_code.as_deref(),
+            result.message.as_deref(),
+            at,
+        )
+        .await?;
         let mut events = vec![NewEvent {
             payment_id: id,
             at,
@@ -739,8 +994,13 @@ impl Payments {
             from_status: None,
             to_status: None,
             attempt_id: Some(approved.id),
-            detail: format!("{} {} on {}: {}", op.kind(), amount.map(|a| currency.format_minor(a)).unwrap_or_default(),
-                rec.connector.name, outcome_text(&result)),
+            detail: format!(
+                "{} {} on {}: {}",
+                op.kind(),
+                amount.map(|a| currency.format_minor(a)).unwrap_or_default(),
+                rec.connector.name,
+                outcome_text(&result)
+            ),
         }];
         let mut payment = payment;
         if ok {
@@ -749,13 +1009,31 @@ impl Payments {
                 failure_code: None,
                 failure_message: None,
                 next_action_url: None,
-                captured_delta: if matches!(op, Operation::Capture(_)) { amount.unwrap_or(0) } else { 0 },
-                refunded_delta: if matches!(op, Operation::Refund(..)) { amount.unwrap_or(0) } else { 0 },
+                captured_delta: if matches!(op, Operation::Capture(_)) {
+                    amount.unwrap_or(0)
+                } else {
+                    0
+                },
+                refunded_delta: if matches!(op, Operation::Refund(..)) {
+                    amount.unwrap_or(0)
+                } else {
+                    0
+                },
                 at,
             };
-            if let Some(from) = store::payments::update_payment_status(&mut tx, auth.merchant_id, id, &pu).await? {
+            if let Some(from) =
+                store::payments::update_payment_status(&mut tx, auth.merchant_id, id, &pu).await?
+            {
                 if from != target {
-                    events.push(status_event(id, at, "api", from, target, Some(approved.id), format!("{} succeeded", op.kind())));
+                    events.push(status_event(
+                        id,
+                        at,
+                        "api",
+                        from,
+                        target,
+                        Some(approved.id),
+                        format!("{} succeeded", op.kind()),
+                    ));
                 }
                 payment.status = target.as_str().to_owned();
                 payment.captured_minor += pu.captured_delta;
@@ -767,25 +1045,46 @@ impl Payments {
         }
         store::payments::insert_events(&mut tx, auth.merchant_id, &events).await?;
         let (status_code, body) = if ok {
-            (200u16, match &op {
-                Operation::Refund(_, reason) => serde_json::json!({
-                    "id": op_id, "object": "refund", "payment_id": id, "amount": amount, "currency": payment.currency,
-                    "status": "succeeded", "reason": reason, "provider_reference": result.provider_reference,
-                }),
-                Operation::Capture(_) | Operation::Void => payment_body(&payment, &attempts, &connectors),
-            })
+            (
+                200u16,
+                match &op {
+                    Operation::Refund(_, reason) => serde_json::json!({
+                        "id": op_id, "object": "refund", "payment_id": id, "amount": amount, "currency": payment.currency,
+                        "status": "succeeded", "reason": reason, "provider_reference": result.provider_reference,
+                    }),
+                    Operation::Capture(_) | Operation::Void => {
+                        payment_body(&payment, &attempts, &connectors)
+                    }
+                },
+            )
         } else {
-            (402u16, serde_json::json!({"error": {
-                "code": format!("{}_failed", op.kind()),
-                "message": format!("the provider did not accept the {}: {}", op.kind(), outcome_text(&result)),
-                "outcome": result.class.as_str(), "provider_code": result.raw_code,
-            }}))
+            (
+                402u16,
+                serde_json::json!({"error": {
+                    "code": format!("{}_failed", op.kind()),
+                    "message": format!("the provider did not accept the {}: {}", op.kind(), outcome_text(&result)),
+                    "outcome": result.class.as_str(), "provider_code": result.raw_code,
+                }}),
+            )
         };
         if let Some(key) = idempotency_key {
-            store::payments::complete_idempotency(&mut tx, auth.merchant_id, mode, key, i32::from(status_code), &body, at).await?;
+            store::payments::complete_idempotency(
+                &mut tx,
+                auth.merchant_id,
+                mode,
+                key,
+                i32::from(status_code),
+                &body,
+                at,
+            )
+            .await?;
         }
         tx.commit().await?;
-        Ok(ApiAnswer { status: status_code, body, replayed: false })
+        Ok(ApiAnswer {
+            status: status_code,
+            body,
+            replayed: false,
+        })
     }
 }
 
@@ -828,40 +1127,65 @@ impl Operation {
 /// Checks an `Idempotency-Key`: 1..=255 visible ASCII characters.
 fn check_idempotency_key(key: &str) -> Result<(), EngineError> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(EngineError::invalid("invalid_idempotency_key", Some("Idempotency-Key".into()),
-            "Idempotency-Key must be 1..=255 visible ASCII characters"));
+        return Err(EngineError::invalid(
+            "invalid_idempotency_key",
+            Some("Idempotency-Key".into()),
+            "Idempotency-Key must be 1..=255 visible ASCII characters",
+        ));
     }
     Ok(())
 }
 
-fn parse_optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, EngineError> {
+fn parse_optional_body<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> Result<T, EngineError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| EngineError::invalid("invalid_body", None, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| EngineError::invalid("invalid_body", None, format!("invalid JSON body: {e}")))
 }
 
 /// Parses a create body; returns it and its canonical form (keys sorted) for fingerprinting.
 pub fn parse_create(body: &[u8]) -> Result<(CreatePayment, Vec<u8>), EngineError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| EngineError::invalid("invalid_body", None, format!("invalid JSON body: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        EngineError::invalid("invalid_body", None, format!("invalid JSON body: {e}"))
+    })?;
     let canonical = serde_json::to_vec(&value).unwrap_or_default();
-    let req: CreatePayment = serde_json::from_value(value)
-        .map_err(|e| EngineError::invalid("invalid_body", None, format!("invalid payment request: {e}")))?;
+    let req: CreatePayment = serde_json::from_value(value).map_err(|e| {
+        EngineError::invalid(
+            "invalid_body",
+            None,
+            format!("invalid payment request: {e}"),
+        )
+    })?;
     Ok((req, canonical))
 }
 
 /// Validates a create request into a routing context. Errors name the field.
 pub fn context_from(req: &CreatePayment) -> Result<PaymentContext, EngineError> {
-    let amount = req.amount.as_i64().filter(|a| *a > 0 && *a <= routing::Money::MAX_MINOR).ok_or_else(|| {
-        EngineError::invalid("invalid_amount", Some("amount".into()),
-            format!("amount must be an integer number of minor units from 1 to {}", routing::Money::MAX_MINOR))
-    })?;
-    if let Some(r) = &req.merchant_reference {
-        if r.is_empty() || r.len() > 255 {
-            return Err(EngineError::invalid("invalid_merchant_reference", Some("merchant_reference".into()),
-                "merchant_reference must be 1..=255 bytes"));
-        }
+    let amount = req
+        .amount
+        .as_i64()
+        .filter(|a| *a > 0 && *a <= routing::Money::MAX_MINOR)
+        .ok_or_else(|| {
+            EngineError::invalid(
+                "invalid_amount",
+                Some("amount".into()),
+                format!(
+                    "amount must be an integer number of minor units from 1 to {}",
+                    routing::Money::MAX_MINOR
+                ),
+            )
+        })?;
+    if let Some(r) = &req.merchant_reference
+        && (r.is_empty() || r.len() > 255)
+    {
+        return Err(EngineError::invalid(
+            "invalid_merchant_reference",
+            Some("merchant_reference".into()),
+            "merchant_reference must be 1..=255 bytes",
+        ));
     }
     PaymentContext::new(
         amount,
@@ -875,12 +1199,18 @@ pub fn context_from(req: &CreatePayment) -> Result<PaymentContext, EngineError> 
     )
     .map_err(|e| {
         let (code, field) = match &e {
-            routing::ContextError::Money(routing::MoneyError::UnknownCurrency(_)) => ("invalid_currency", "currency"),
-            routing::ContextError::Money(routing::MoneyError::InvalidCountry(_)) => ("invalid_country", "billing.country"),
-            routing::ContextError::Money(routing::MoneyError::NonPositiveAmount(_) | routing::MoneyError::AmountTooLarge(_)) => {
-                ("invalid_amount", "amount")
+            routing::ContextError::Money(routing::MoneyError::UnknownCurrency(_)) => {
+                ("invalid_currency", "currency")
             }
-            routing::ContextError::NoTokens | routing::ContextError::BadToken(_) => ("invalid_tokens", "payment_method.tokens"),
+            routing::ContextError::Money(routing::MoneyError::InvalidCountry(_)) => {
+                ("invalid_country", "billing.country")
+            }
+            routing::ContextError::Money(
+                routing::MoneyError::NonPositiveAmount(_) | routing::MoneyError::AmountTooLarge(_),
+            ) => ("invalid_amount", "amount"),
+            routing::ContextError::NoTokens | routing::ContextError::BadToken(_) => {
+                ("invalid_tokens", "payment_method.tokens")
+            }
             routing::ContextError::BadMetadata(_) => ("invalid_metadata", "metadata"),
         };
         EngineError::invalid(code, Some(field.to_owned()), e.to_string())
@@ -896,14 +1226,29 @@ fn fingerprint(op: &str, canonical: &[u8]) -> Vec<u8> {
 }
 
 fn enum_str<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
-fn find(connectors: &[store::config::ConnectorRecord], id: ConnectorId) -> Result<&store::config::ConnectorRecord, EngineError> {
-    connectors.iter().find(|c| c.connector.id == id).ok_or(EngineError::NotFound { what: "connector" })
+fn find(
+    connectors: &[store::config::ConnectorRecord],
+    id: ConnectorId,
+) -> Result<&store::config::ConnectorRecord, EngineError> {
+    connectors
+        .iter()
+        .find(|c| c.connector.id == id)
+        .ok_or(EngineError::NotFound { what: "connector" })
 }
 
-fn new_attempt(merchant_id: Uuid, payment_id: Uuid, seq: i32, rec: &store::config::ConnectorRecord, now: OffsetDateTime) -> NewAttempt {
+fn new_attempt(
+    merchant_id: Uuid,
+    payment_id: Uuid,
+    seq: i32,
+    rec: &store::config::ConnectorRecord,
+    now: OffsetDateTime,
+) -> NewAttempt {
     NewAttempt {
         merchant_id,
         id: Uuid::now_v7(),
@@ -946,7 +1291,10 @@ fn apply_attempt_update(row: &mut AttemptRow, u: &AttemptUpdate) {
         row.status = s.as_str().to_owned();
     }
     row.outcome = u.outcome.clone();
-    row.provider_reference = u.provider_reference.clone().or(row.provider_reference.take());
+    row.provider_reference = u
+        .provider_reference
+        .clone()
+        .or(row.provider_reference.take());
     row.provider_status = u.provider_status.clone();
     row.http_status = u.http_status;
     row.raw_code = u.raw_code.clone();
@@ -969,21 +1317,50 @@ fn attempt_started_event(a: &NewAttempt, cause: &'static str) -> NewEvent {
         from_status: None,
         to_status: None,
         attempt_id: Some(a.id),
-        detail: format!("attempt #{} on {} ({})", a.seq, a.connector_name, a.provider),
+        detail: format!(
+            "attempt #{} on {} ({})",
+            a.seq, a.connector_name, a.provider
+        ),
     }
 }
 
-fn status_event(payment_id: Uuid, at: OffsetDateTime, cause: &'static str, from: PaymentStatus, to: PaymentStatus, attempt_id: Option<Uuid>, detail: String) -> NewEvent {
-    NewEvent { payment_id, at, cause, kind: "status_changed", from_status: Some(from), to_status: Some(to), attempt_id, detail }
+fn status_event(
+    payment_id: Uuid,
+    at: OffsetDateTime,
+    cause: &'static str,
+    from: PaymentStatus,
+    to: PaymentStatus,
+    attempt_id: Option<Uuid>,
+    detail: String,
+) -> NewEvent {
+    NewEvent {
+        payment_id,
+        at,
+        cause,
+        kind: "status_changed",
+        from_status: Some(from),
+        to_status: Some(to),
+        attempt_id,
+        detail,
+    }
 }
 
 fn money_text(p: &PaymentRow) -> String {
-    let formatted = routing::Currency::parse(&p.currency).map(|c| c.format_minor(p.amount_minor)).unwrap_or_default();
-    format!("{formatted} {} ({}, {}, {} capture)", p.currency, p.country, p.method, p.capture_mode)
+    let formatted = routing::Currency::parse(&p.currency)
+        .map(|c| c.format_minor(p.amount_minor))
+        .unwrap_or_default();
+    format!(
+        "{formatted} {} ({}, {}, {} capture)",
+        p.currency, p.country, p.method, p.capture_mode
+    )
 }
 
 fn name_of(connectors: &[store::config::ConnectorRecord], id: ConnectorId) -> String {
-    connectors.iter().find(|c| c.connector.id == id).map(|c| c.connector.name.clone()).unwrap_or_else(|| id.to_string())
+    connectors
+        .iter()
+        .find(|c| c.connector.id == id)
+        .map(|c| c.connector.name.clone())
+        .unwrap_or_else(|| id.to_string())
 }
 
 fn route_summary(d: &RouteDecision, connectors: &[store::config::ConnectorRecord]) -> String {
@@ -994,11 +1371,19 @@ fn route_summary(d: &RouteDecision, connectors: &[store::config::ConnectorRecord
         RouteSource::NoEligibleConnector => "no eligible connector".to_owned(),
     };
     let path: Vec<String> = d.path.iter().map(|id| name_of(connectors, *id)).collect();
-    if path.is_empty() { source } else { format!("{source}: {}", path.join(" → ")) }
+    if path.is_empty() {
+        source
+    } else {
+        format!("{source}: {}", path.join(" → "))
+    }
 }
 
 fn no_route_message(trace: &RouteTrace) -> String {
-    let reasons: Vec<&str> = trace.entries.iter().map(|e| e.explanation.as_str()).collect();
+    let reasons: Vec<&str> = trace
+        .entries
+        .iter()
+        .map(|e| e.explanation.as_str())
+        .collect();
     if reasons.is_empty() {
         "no eligible connector: the merchant has no connectors".to_owned()
     } else {
@@ -1027,30 +1412,79 @@ fn reconciliation_text(found: &ProviderResult) -> String {
     match found.class {
         OutcomeClass::Approved => format!(
             "charge found ({}){}",
-            found.provider_status.clone().unwrap_or_else(|| "approved".into()),
-            found.provider_reference.as_ref().map(|r| format!(" {r}")).unwrap_or_default()
+            found
+                .provider_status
+                .clone()
+                .unwrap_or_else(|| "approved".into()),
+            found
+                .provider_reference
+                .as_ref()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default()
         ),
         OutcomeClass::ProviderUnavailable => "no charge found: safe to fall back".to_owned(),
         OutcomeClass::UnknownOutcome => "still unknown after retrieve".to_owned(),
-        other => format!("retrieve answered {}", other.as_str()),
+        other @ (OutcomeClass::HardDecline
+        | OutcomeClass::SoftDecline
+        | OutcomeClass::NeedsCustomerAction
+        | OutcomeClass::ValidationError
+        | OutcomeClass::AuthConfigError
+        | OutcomeClass::RateLimited) => format!(
+            "original request answered {}: nothing charged",
+            other.as_str()
+        ),
     }
 }
 
-fn step_text(step: NextStep, class: OutcomeClass, connectors: &[store::config::ConnectorRecord]) -> (String, String) {
+fn step_text(
+    step: NextStep,
+    class: OutcomeClass,
+    connectors: &[store::config::ConnectorRecord],
+) -> (String, String) {
     match step {
         NextStep::Succeed => ("succeed".into(), "approved: payment succeeds".into()),
-        NextStep::Stop => ("stop".into(), format!("{}: stop, no fallback (policy)", class.as_str())),
-        NextStep::Reconcile => ("reconcile".into(), "outcome unknown: retrieve before deciding".into()),
-        NextStep::StopUnknown => ("stop_unknown".into(), "still unknown after retrieve: payment unknown, no fallback while a charge may exist".into()),
-        NextStep::RetrySame => ("retry_same".into(), format!("{}: retry the same connector", class.as_str())),
-        NextStep::FallBack { to } => ("fall_back".into(), format!("{}: fall back to {}", class.as_str(), name_of(connectors, to))),
-        NextStep::PathExhausted => ("path_exhausted".into(), format!("{}: no eligible step left", class.as_str())),
-        NextStep::CapReached => ("cap_reached".into(), format!("{}: path cap reached", class.as_str())),
+        NextStep::Stop => (
+            "stop".into(),
+            format!("{}: stop, no fallback (policy)", class.as_str()),
+        ),
+        NextStep::Reconcile => (
+            "reconcile".into(),
+            "outcome unknown: retrieve before deciding".into(),
+        ),
+        NextStep::StopUnknown => (
+            "stop_unknown".into(),
+            "still unknown after retrieve: payment unknown, no fallback while a charge may exist"
+                .into(),
+        ),
+        NextStep::RetrySame => (
+            "retry_same".into(),
+            format!("{}: retry the same connector", class.as_str()),
+        ),
+        NextStep::FallBack { to } => (
+            "fall_back".into(),
+            format!(
+                "{}: fall back to {}",
+                class.as_str(),
+                name_of(connectors, to)
+            ),
+        ),
+        NextStep::PathExhausted => (
+            "path_exhausted".into(),
+            format!("{}: no eligible step left", class.as_str()),
+        ),
+        NextStep::CapReached => (
+            "cap_reached".into(),
+            format!("{}: path cap reached", class.as_str()),
+        ),
     }
 }
 
 /// The payment's final status after the last attempt (DESIGN.md §4.8, §5).
-fn final_status(step: NextStep, r: &ProviderResult, capture: CaptureMode) -> (PaymentStatus, Option<String>, Option<String>) {
+fn final_status(
+    step: NextStep,
+    r: &ProviderResult,
+    capture: CaptureMode,
+) -> (PaymentStatus, Option<String>, Option<String>) {
     match step {
         NextStep::Succeed => match capture {
             CaptureMode::Automatic => (PaymentStatus::Captured, None, None),
@@ -1072,7 +1506,12 @@ fn final_status(step: NextStep, r: &ProviderResult, capture: CaptureMode) -> (Pa
             let msg = format!("{}{}", outcome_text(r), match step {
                 NextStep::PathExhausted => "; no eligible connector left",
                 NextStep::CapReached => "; path cap reached",
-                _ => "",
+                NextStep::Succeed
+                | NextStep::Stop
+                | NextStep::Reconcile
+                | NextStep::StopUnknown
+                | NextStep::RetrySame
+                | NextStep::FallBack { .. } => "",
             });
             (PaymentStatus::Failed, Some(code.into()), Some(msg))
         }
@@ -1080,7 +1519,11 @@ fn final_status(step: NextStep, r: &ProviderResult, capture: CaptureMode) -> (Pa
 }
 
 /// The public JSON shape of a payment (`POST`/`GET /v1/payments`), built from stored rows.
-pub fn payment_body(p: &PaymentRow, attempts: &[AttemptRow], connectors: &[store::config::ConnectorRecord]) -> serde_json::Value {
+pub fn payment_body(
+    p: &PaymentRow,
+    attempts: &[AttemptRow],
+    connectors: &[store::config::ConnectorRecord],
+) -> serde_json::Value {
     let trace: Option<RouteTrace> = serde_json::from_value(p.route.clone()).ok();
     let path: Vec<serde_json::Value> = trace
         .as_ref()

@@ -230,9 +230,19 @@ pub struct CommandError {
 impl From<crate::EngineError> for CommandError {
     fn from(e: crate::EngineError) -> Self {
         let message = match &e {
-            crate::EngineError::Database(_) => "the database is unavailable or refused the request".to_owned(),
-            other => other.to_string(),
+            crate::EngineError::Database(_) => {
+                "the database is unavailable or refused the request".to_owned()
+            }
+            other @ (crate::EngineError::InvalidInput { .. }
+            | crate::EngineError::NotFound { .. }
+            | crate::EngineError::IdempotencyKeyReused
+            | crate::EngineError::IdempotencyKeyInUse
+            | crate::EngineError::InvalidState { .. }
+            | crate::EngineError::Internal(_)) => other.to_string(),
         };
-        CommandError { code: e.code().to_owned(), message }
+        CommandError {
+            code: e.code().to_owned(),
+            message,
+        }
     }
 }

@@ -5,7 +5,9 @@
 use engine::EngineError;
 use engine::payments::{MerchantAuth, Payments, Rolls, SystemClock};
 use providers::{Executor, ExecutorConfig};
-use routing::{Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Policy, Provider};
+use routing::{
+    Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Policy, Provider,
+};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -30,7 +32,9 @@ struct Setup {
 /// Roll 0.1 puts A first, then B.
 async fn setup(pool: PgPool) -> Setup {
     let merchant_id = Uuid::now_v7();
-    store::config::insert_merchant(&pool, merchant_id, "Test Merchant").await.unwrap();
+    store::config::insert_merchant(&pool, merchant_id, "Test Merchant")
+        .await
+        .unwrap();
     let mk = |name: &str, weight: u32, primary: bool| Connector {
         id: ConnectorId(Uuid::now_v7()),
         name: name.into(),
@@ -46,12 +50,38 @@ async fn setup(pool: PgPool) -> Setup {
     let a = mk("Sim A", 70, false);
     let b = mk("Sim B", 30, true);
     for c in [&a, &b] {
-        store::config::insert_connector(&pool, merchant_id, c, "simulator:", "sim_secret_key", "test").await.unwrap();
+        store::config::insert_connector(
+            &pool,
+            merchant_id,
+            c,
+            "simulator:",
+            "sim_secret_key",
+            "test",
+        )
+        .await
+        .unwrap();
     }
-    let executor = Executor::new(ExecutorConfig { connect_timeout: Duration::from_secs(1), read_timeout: Duration::from_secs(2) }).unwrap();
-    let mut payments = Payments::new(pool, executor, Arc::new(SystemClock), Arc::new(FixedRoll(0.1)));
+    let executor = Executor::new(ExecutorConfig {
+        connect_timeout: Duration::from_secs(1),
+        read_timeout: Duration::from_secs(2),
+    })
+    .unwrap();
+    let mut payments = Payments::new(
+        pool,
+        executor,
+        Arc::new(SystemClock),
+        Arc::new(FixedRoll(0.1)),
+    );
     payments.duplicate_wait = Duration::from_secs(5);
-    Setup { payments, auth: MerchantAuth { merchant_id, mode: Mode::Test }, a: a.id, b: b.id }
+    Setup {
+        payments,
+        auth: MerchantAuth {
+            merchant_id,
+            mode: Mode::Test,
+        },
+        a: a.id,
+        b: b.id,
+    }
 }
 
 /// A checkout whose token on A is `on_a` and on B is `on_b` (connector-scoped tokens).
@@ -71,7 +101,10 @@ fn body(s: &Setup, on_a: &str, on_b: &str, capture: &str) -> Vec<u8> {
 }
 
 async fn count(pool: &PgPool, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 fn outcomes(body: &Value) -> Vec<(String, String)> {
@@ -79,28 +112,62 @@ fn outcomes(body: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["connector_name"].as_str().unwrap().to_owned(), a["outcome"].as_str().unwrap_or("").to_owned()))
+        .map(|a| {
+            (
+                a["connector_name"].as_str().unwrap().to_owned(),
+                a["outcome"].as_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect()
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn approval_is_one_attempt_and_captured(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k1", &body(&s, "sim_approve", "sim_approve", "automatic")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k1",
+            &body(&s, "sim_approve", "sim_approve", "automatic"),
+        )
+        .await
+        .unwrap();
     assert_eq!(ans.status, 200);
     assert_eq!(ans.body["status"], "captured");
     assert_eq!(ans.body["amount"], 1050);
     assert_eq!(ans.body["currency"], "USD");
     assert_eq!(ans.body["amount_captured"], 1050);
-    assert_eq!(outcomes(&ans.body), vec![("Sim A".into(), "approved".into())]);
+    assert_eq!(
+        outcomes(&ans.body),
+        vec![("Sim A".into(), "approved".into())]
+    );
     // Stored: one payment, one attempt, attempt not pending, events in order.
     assert_eq!(count(&pool, "payments").await, 1);
-    let status: String = sqlx::query_scalar("SELECT status FROM attempts").fetch_one(&pool).await.unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM attempts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(status, "succeeded");
-    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM payment_events ORDER BY id").fetch_all(&pool).await.unwrap();
-    assert_eq!(kinds, ["payment_created", "attempt_started", "attempt_finished", "status_changed"]);
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM payment_events ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds,
+        [
+            "payment_created",
+            "attempt_started",
+            "attempt_finished",
+            "status_changed"
+        ]
+    );
     // The GET answer equals the stored idempotent answer.
-    let got = s.payments.get(s.auth, ans.body["id"].as_str().unwrap()).await.unwrap();
+    let got = s
+        .payments
+        .get(s.auth, ans.body["id"].as_str().unwrap())
+        .await
+        .unwrap();
     assert_eq!(got.body["status"], "captured");
     assert_eq!(got.body["attempts"], ans.body["attempts"]);
 }
@@ -108,22 +175,60 @@ async fn approval_is_one_attempt_and_captured(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn manual_capture_authorizes_then_captures_and_refunds(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k1", &body(&s, "sim_approve", "sim_approve", "manual")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k1",
+            &body(&s, "sim_approve", "sim_approve", "manual"),
+        )
+        .await
+        .unwrap();
     assert_eq!(ans.body["status"], "authorized");
     let id = ans.body["id"].as_str().unwrap().to_owned();
     // Refund before capture is refused with a clear code.
-    let err = s.payments.refund(s.auth, &id, "r0", br#"{"amount": 100}"#).await.unwrap_err();
+    let err = s
+        .payments
+        .refund(s.auth, &id, "r0", br#"{"amount": 100}"#)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "payment_not_refundable");
-    let cap = s.payments.capture(s.auth, &id, Some("c1"), br#"{"amount": 1000}"#).await.unwrap();
+    let cap = s
+        .payments
+        .capture(s.auth, &id, Some("c1"), br#"{"amount": 1000}"#)
+        .await
+        .unwrap();
     assert_eq!(cap.status, 200, "{}", cap.body);
     assert_eq!(cap.body["status"], "captured");
     assert_eq!(cap.body["amount_captured"], 1000);
-    let over = s.payments.refund(s.auth, &id, "r1", br#"{"amount": 1001}"#).await.unwrap_err();
+    let over = s
+        .payments
+        .refund(s.auth, &id, "r1", br#"{"amount": 1001}"#)
+        .await
+        .unwrap_err();
     assert_eq!(over.code(), "invalid_amount");
-    let r = s.payments.refund(s.auth, &id, "r2", br#"{"amount": 400, "reason": "requested_by_customer"}"#).await.unwrap();
+    let r = s
+        .payments
+        .refund(
+            s.auth,
+            &id,
+            "r2",
+            br#"{"amount": 400, "reason": "requested_by_customer"}"#,
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["object"], "refund");
-    let again = s.payments.refund(s.auth, &id, "r2", br#"{"amount": 400, "reason": "requested_by_customer"}"#).await.unwrap();
+    let again = s
+        .payments
+        .refund(
+            s.auth,
+            &id,
+            "r2",
+            br#"{"amount": 400, "reason": "requested_by_customer"}"#,
+        )
+        .await
+        .unwrap();
     assert!(again.replayed);
     let got = s.payments.get(s.auth, &id).await.unwrap();
     assert_eq!(got.body["amount_refunded"], 400);
@@ -132,35 +237,72 @@ async fn manual_capture_authorizes_then_captures_and_refunds(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn void_cancels_an_authorization(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k1", &body(&s, "sim_approve", "sim_approve", "manual")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k1",
+            &body(&s, "sim_approve", "sim_approve", "manual"),
+        )
+        .await
+        .unwrap();
     let id = ans.body["id"].as_str().unwrap().to_owned();
     let v = s.payments.void(s.auth, &id, None, b"").await.unwrap();
     assert_eq!(v.body["status"], "canceled");
-    let err = s.payments.capture(s.auth, &id, None, b"").await.unwrap_err();
+    let err = s
+        .payments
+        .capture(s.auth, &id, None, b"")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "payment_not_capturable");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn provider_unavailable_falls_back_to_the_next_connector(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k1", &body(&s, "sim_unavailable", "sim_approve", "automatic")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k1",
+            &body(&s, "sim_unavailable", "sim_approve", "automatic"),
+        )
+        .await
+        .unwrap();
     assert_eq!(ans.body["status"], "captured");
     assert_eq!(
         outcomes(&ans.body),
-        vec![("Sim A".into(), "provider_unavailable".into()), ("Sim B".into(), "approved".into())]
+        vec![
+            ("Sim A".into(), "provider_unavailable".into()),
+            ("Sim B".into(), "approved".into())
+        ]
     );
     assert_eq!(ans.body["attempts"][0]["next_step"], "fall_back");
-    let rows: Vec<(i32, String)> = sqlx::query_as("SELECT seq, status FROM attempts ORDER BY seq").fetch_all(&pool).await.unwrap();
+    let rows: Vec<(i32, String)> = sqlx::query_as("SELECT seq, status FROM attempts ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     assert_eq!(rows, vec![(1, "failed".into()), (2, "succeeded".into())]);
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn declines_never_fall_back(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    for (key, token, class) in [("h", "sim_stolen_card", "hard_decline"), ("s", "sim_insufficient_funds", "soft_decline")] {
-        let ans = s.payments.create(s.auth, key, &body(&s, token, "sim_approve", "automatic")).await.unwrap();
+    for (key, token, class) in [
+        ("h", "sim_stolen_card", "hard_decline"),
+        ("s", "sim_insufficient_funds", "soft_decline"),
+    ] {
+        let ans = s
+            .payments
+            .create(s.auth, key, &body(&s, token, "sim_approve", "automatic"))
+            .await
+            .unwrap();
         assert_eq!(ans.body["status"], "failed", "{token}");
-        assert_eq!(outcomes(&ans.body), vec![("Sim A".into(), class.into())], "{token}");
+        assert_eq!(
+            outcomes(&ans.body),
+            vec![("Sim A".into(), class.into())],
+            "{token}"
+        );
         assert_eq!(ans.body["failure"]["code"], "card_declined");
     }
     assert_eq!(count(&pool, "attempts").await, 2);
@@ -169,7 +311,15 @@ async fn declines_never_fall_back(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn three_ds_requires_action(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k", &body(&s, "sim_3ds_required", "sim_approve", "automatic")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k",
+            &body(&s, "sim_3ds_required", "sim_approve", "automatic"),
+        )
+        .await
+        .unwrap();
     assert_eq!(ans.body["status"], "requires_action");
     assert!(ans.body["next_action"]["url"].is_string(), "{}", ans.body);
     assert_eq!(outcomes(&ans.body).len(), 1);
@@ -178,30 +328,72 @@ async fn three_ds_requires_action(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn timeout_then_charge_found_is_a_success_without_second_call(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k", &body(&s, "sim_timeout_charged", "sim_approve", "automatic")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k",
+            &body(&s, "sim_timeout_charged", "sim_approve", "automatic"),
+        )
+        .await
+        .unwrap();
     assert_eq!(ans.body["status"], "captured", "{}", ans.body);
-    assert_eq!(outcomes(&ans.body), vec![("Sim A".into(), "approved".into())]);
-    assert!(ans.body["attempts"][0]["reconciliation"].as_str().unwrap().contains("charge found"));
+    assert_eq!(
+        outcomes(&ans.body),
+        vec![("Sim A".into(), "approved".into())]
+    );
+    assert!(
+        ans.body["attempts"][0]["reconciliation"]
+            .as_str()
+            .unwrap()
+            .contains("charge found")
+    );
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn timeout_still_unknown_stops_as_unknown(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k", &body(&s, "sim_timeout_unknown", "sim_approve", "automatic")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k",
+            &body(&s, "sim_timeout_unknown", "sim_approve", "automatic"),
+        )
+        .await
+        .unwrap();
     assert_eq!(ans.body["status"], "unknown", "{}", ans.body);
-    assert_eq!(outcomes(&ans.body).len(), 1, "never fall back while a charge may exist");
-    let status: String = sqlx::query_scalar("SELECT status FROM attempts").fetch_one(&pool).await.unwrap();
+    assert_eq!(
+        outcomes(&ans.body).len(),
+        1,
+        "never fall back while a charge may exist"
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM attempts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(status, "unknown");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn timeout_not_charged_falls_back(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k", &body(&s, "sim_timeout_not_charged", "sim_approve", "automatic")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k",
+            &body(&s, "sim_timeout_not_charged", "sim_approve", "automatic"),
+        )
+        .await
+        .unwrap();
     assert_eq!(ans.body["status"], "captured", "{}", ans.body);
     assert_eq!(
         outcomes(&ans.body),
-        vec![("Sim A".into(), "provider_unavailable".into()), ("Sim B".into(), "approved".into())]
+        vec![
+            ("Sim A".into(), "provider_unavailable".into()),
+            ("Sim B".into(), "approved".into())
+        ]
     );
 }
 
@@ -245,7 +437,8 @@ async fn concurrent_duplicates_make_exactly_one_payment(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn bad_input_is_rejected_and_nothing_is_written(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let good: Value = serde_json::from_slice(&body(&s, "sim_approve", "sim_approve", "automatic")).unwrap();
+    let good: Value =
+        serde_json::from_slice(&body(&s, "sim_approve", "sim_approve", "automatic")).unwrap();
     let with = |path: &str, v: Value| {
         let mut b = good.clone();
         b[path] = v;
@@ -257,10 +450,16 @@ async fn bad_input_is_rejected_and_nothing_is_written(pool: PgPool) {
         (with("amount", json!(-5)), "invalid_amount"),
         (with("amount", json!(0)), "invalid_amount"),
         (with("amount", json!(10.5)), "invalid_amount"),
-        (with("amount", json!(99999999999999999999u128 as f64)), "invalid_amount"),
+        (
+            with("amount", json!(99999999999999999999u128 as f64)),
+            "invalid_amount",
+        ),
         (with("amount", json!("100")), "invalid_amount"),
         (with("unknown_field", json!(1)), "invalid_body"),
-        (with("billing", json!({"country": "Germany"})), "invalid_country"),
+        (
+            with("billing", json!({"country": "Germany"})),
+            "invalid_country",
+        ),
         (b"{not json".to_vec(), "invalid_body"),
         (b"".to_vec(), "invalid_body"),
     ];
@@ -270,9 +469,21 @@ async fn bad_input_is_rejected_and_nothing_is_written(pool: PgPool) {
     }
     let mut no_tokens = good.clone();
     no_tokens["payment_method"]["tokens"] = json!([]);
-    let err = s.payments.create(s.auth, "bad", &serde_json::to_vec(&no_tokens).unwrap()).await.unwrap_err();
+    let err = s
+        .payments
+        .create(s.auth, "bad", &serde_json::to_vec(&no_tokens).unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "invalid_tokens");
-    let err = s.payments.create(s.auth, "", &body(&s, "sim_approve", "sim_approve", "automatic")).await.unwrap_err();
+    let err = s
+        .payments
+        .create(
+            s.auth,
+            "",
+            &body(&s, "sim_approve", "sim_approve", "automatic"),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "invalid_idempotency_key");
     for table in ["payments", "attempts", "idempotency_keys", "payment_events"] {
         assert_eq!(count(&pool, table).await, 0, "{table} must stay empty");
@@ -293,7 +504,13 @@ async fn no_eligible_connector_fails_with_a_trace(pool: PgPool) {
     assert_eq!(ans.body["status"], "failed");
     assert_eq!(ans.body["failure"]["code"], "no_eligible_connector");
     assert_eq!(ans.body["attempts"].as_array().unwrap().len(), 0);
-    assert_eq!(ans.body["route"]["trace"]["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        ans.body["route"]["trace"]["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(count(&pool, "attempts").await, 0);
 }
 
@@ -301,25 +518,45 @@ async fn no_eligible_connector_fails_with_a_trace(pool: PgPool) {
 async fn weight_change_is_used_by_the_very_next_payment_and_audited(pool: PgPool) {
     let s = setup(pool.clone()).await;
     let console = engine::console::Console::new(pool.clone(), s.auth.merchant_id, "test-operator");
-    let b = |k: &str| (k.to_owned(), body(&s, "sim_approve", "sim_approve", "automatic"));
+    let b = |k: &str| {
+        (
+            k.to_owned(),
+            body(&s, "sim_approve", "sim_approve", "automatic"),
+        )
+    };
     let (k, first) = b("w1");
     let ans = s.payments.create(s.auth, &k, &first).await.unwrap();
     assert_eq!(outcomes(&ans.body)[0].0, "Sim A");
     let err = console
-        .set_weight(engine::views::SetWeight { connector_id: s.a.to_string(), weight: 0, reason: " ".into() })
+        .set_weight(engine::views::SetWeight {
+            connector_id: s.a.to_string(),
+            weight: 0,
+            reason: " ".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), "reason_required");
     let view = console
-        .set_weight(engine::views::SetWeight { connector_id: s.a.to_string(), weight: 0, reason: "drill: drain A".into() })
+        .set_weight(engine::views::SetWeight {
+            connector_id: s.a.to_string(),
+            weight: 0,
+            reason: "drill: drain A".into(),
+        })
         .await
         .unwrap();
     assert_eq!(view.weight, 0);
     let (k, second) = b("w2");
     let ans = s.payments.create(s.auth, &k, &second).await.unwrap();
-    assert_eq!(outcomes(&ans.body)[0].0, "Sim B", "a drained connector gets no weighted traffic");
+    assert_eq!(
+        outcomes(&ans.body)[0].0,
+        "Sim B",
+        "a drained connector gets no weighted traffic"
+    );
     let audit = console.audit_log(10).await.unwrap();
-    let entry = audit.iter().find(|a| a.action == "set_weight").expect("audit row");
+    let entry = audit
+        .iter()
+        .find(|a| a.action == "set_weight")
+        .expect("audit row");
     assert_eq!(entry.actor, "test-operator");
     assert_eq!(entry.reason, "drill: drain A");
     assert!(entry.before.contains("70") && entry.after.contains('0'));
@@ -328,7 +565,15 @@ async fn weight_change_is_used_by_the_very_next_payment_and_audited(pool: PgPool
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_late_failure_never_turns_captured_into_failed(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k", &body(&s, "sim_approve", "sim_approve", "automatic")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k",
+            &body(&s, "sim_approve", "sim_approve", "automatic"),
+        )
+        .await
+        .unwrap();
     let id = Uuid::parse_str(ans.body["id"].as_str().unwrap()).unwrap();
     let mut conn = pool.acquire().await.unwrap();
     let refused = store::payments::update_payment_status(
@@ -348,28 +593,56 @@ async fn a_late_failure_never_turns_captured_into_failed(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(refused, None);
-    let status: String = sqlx::query_scalar("SELECT status FROM payments").fetch_one(&pool).await.unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM payments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(status, "captured");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn console_detail_shows_attempts_side_by_side_data(pool: PgPool) {
     let s = setup(pool.clone()).await;
-    let ans = s.payments.create(s.auth, "k", &body(&s, "sim_unavailable", "sim_approve", "automatic")).await.unwrap();
+    let ans = s
+        .payments
+        .create(
+            s.auth,
+            "k",
+            &body(&s, "sim_unavailable", "sim_approve", "automatic"),
+        )
+        .await
+        .unwrap();
     let console = engine::console::Console::new(pool.clone(), s.auth.merchant_id, "t");
-    let d = console.payment_detail(ans.body["id"].as_str().unwrap()).await.unwrap();
+    let d = console
+        .payment_detail(ans.body["id"].as_str().unwrap())
+        .await
+        .unwrap();
     assert_eq!(d.attempts.len(), 2);
     assert_eq!(d.attempts[0].next_step.as_deref(), Some("fall_back"));
-    assert!(d.attempts[0].next_step_detail.as_deref().unwrap().contains("Sim B"));
+    assert!(
+        d.attempts[0]
+            .next_step_detail
+            .as_deref()
+            .unwrap()
+            .contains("Sim B")
+    );
     assert_eq!(d.route.entries.len(), 2);
     assert!(d.events.len() >= 5);
     let found = console
-        .search_payments(engine::views::PaymentSearch { query: "order-1".into(), status: None, limit: None })
+        .search_payments(engine::views::PaymentSearch {
+            query: "order-1".into(),
+            status: None,
+            limit: None,
+        })
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
     let by_id = console
-        .search_payments(engine::views::PaymentSearch { query: d.summary.id.clone(), status: None, limit: None })
+        .search_payments(engine::views::PaymentSearch {
+            query: d.summary.id.clone(),
+            status: None,
+            limit: None,
+        })
         .await
         .unwrap();
     assert_eq!(by_id.len(), 1);

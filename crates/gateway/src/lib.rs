@@ -25,12 +25,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A verified API key's merchant and when it was verified.
+type CachedKey = (MerchantAuth, Instant);
+
 /// Shared state of the gateway.
 #[derive(Clone)]
 pub struct AppState {
     /// The payments service.
     pub payments: Payments,
-    keys: Arc<Mutex<HashMap<[u8; 32], (MerchantAuth, Instant)>>>,
+    keys: Arc<Mutex<HashMap<[u8; 32], CachedKey>>>,
 }
 
 /// How long a verified API key is cached (a revoked key stops working within this time).
@@ -39,7 +42,10 @@ pub const API_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 impl AppState {
     /// State over a payments service.
     pub fn new(payments: Payments) -> AppState {
-        AppState { payments, keys: Arc::new(Mutex::new(HashMap::new())) }
+        AppState {
+            payments,
+            keys: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 }
 
@@ -51,16 +57,31 @@ pub fn hash_api_key(key: &str) -> [u8; 32] {
 /// The gateway's router.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
         .route("/v1/payments", post(create_payment))
         .route("/v1/payments/{id}", get(get_payment))
         .route("/v1/payments/{id}/capture", post(capture))
         .route("/v1/payments/{id}/void", post(void))
         .route("/v1/payments/{id}/refunds", post(refund))
         .route("/v1/routing/explain", post(explain))
-        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "route_not_found", "no such route", None) })
+        .fallback(|| async {
+            error_response(
+                StatusCode::NOT_FOUND,
+                "route_not_found",
+                "no such route",
+                None,
+            )
+        })
         .method_not_allowed_fallback(|| async {
-            error_response(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route", None)
+            error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+                None,
+            )
         })
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
@@ -77,7 +98,12 @@ pub struct ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        error_response(self.status, &self.code, &self.message, self.field.as_deref())
+        error_response(
+            self.status,
+            &self.code,
+            &self.message,
+            self.field.as_deref(),
+        )
     }
 }
 
@@ -94,9 +120,9 @@ impl From<EngineError> for ApiError {
         let status = match &e {
             EngineError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
             EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
-            EngineError::IdempotencyKeyReused | EngineError::IdempotencyKeyInUse | EngineError::InvalidState { .. } => {
-                StatusCode::CONFLICT
-            }
+            EngineError::IdempotencyKeyReused
+            | EngineError::IdempotencyKeyInUse
+            | EngineError::InvalidState { .. } => StatusCode::CONFLICT,
             EngineError::Database(err) => {
                 tracing::error!(error = %err, "database error");
                 StatusCode::SERVICE_UNAVAILABLE
@@ -108,15 +134,33 @@ impl From<EngineError> for ApiError {
         };
         let field = match &e {
             EngineError::InvalidInput { field, .. } => field.clone(),
-            EngineError::IdempotencyKeyReused | EngineError::IdempotencyKeyInUse => Some("Idempotency-Key".into()),
-            EngineError::NotFound { .. } | EngineError::InvalidState { .. } | EngineError::Database(_) | EngineError::Internal(_) => None,
+            EngineError::IdempotencyKeyReused | EngineError::IdempotencyKeyInUse => {
+                Some("Idempotency-Key".into())
+            }
+            EngineError::NotFound { .. }
+            | EngineError::InvalidState { .. }
+            | EngineError::Database(_)
+            | EngineError::Internal(_) => None,
         };
         let message = match &e {
-            EngineError::Database(_) => "the payment store is unavailable; retry with the same Idempotency-Key".to_owned(),
-            EngineError::Internal(_) => "internal error; retry with the same Idempotency-Key".to_owned(),
-            other => other.to_string(),
+            EngineError::Database(_) => {
+                "the payment store is unavailable; retry with the same Idempotency-Key".to_owned()
+            }
+            EngineError::Internal(_) => {
+                "internal error; retry with the same Idempotency-Key".to_owned()
+            }
+            other @ (EngineError::InvalidInput { .. }
+            | EngineError::NotFound { .. }
+            | EngineError::IdempotencyKeyReused
+            | EngineError::IdempotencyKeyInUse
+            | EngineError::InvalidState { .. }) => other.to_string(),
         };
-        ApiError { status, code: e.code().to_owned(), message, field }
+        ApiError {
+            status,
+            code: e.code().to_owned(),
+            message,
+            field,
+        }
     }
 }
 
@@ -124,7 +168,10 @@ fn answer(a: ApiAnswer) -> Response {
     let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
     let mut resp = (status, axum::Json(a.body)).into_response();
     if a.replayed {
-        resp.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
+        resp.headers_mut().insert(
+            "idempotent-replayed",
+            header::HeaderValue::from_static("true"),
+        );
     }
     resp
 }
@@ -140,15 +187,17 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<MerchantA
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| unauthorized("missing Authorization: Bearer <API key> header"))?;
-    let key = value.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty())
+    let key = value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
         .ok_or_else(|| unauthorized("Authorization must be `Bearer <API key>`"))?;
     let hash = hash_api_key(key);
-    if let Ok(cache) = state.keys.lock() {
-        if let Some((auth, at)) = cache.get(&hash) {
-            if at.elapsed() < API_KEY_CACHE_TTL {
-                return Ok(*auth);
-            }
-        }
+    if let Ok(cache) = state.keys.lock()
+        && let Some((auth, at)) = cache.get(&hash)
+        && at.elapsed() < API_KEY_CACHE_TTL
+    {
+        return Ok(*auth);
     }
     let found = store::config::merchant_for_api_key(state.payments.pool(), &hash)
         .await
@@ -182,36 +231,63 @@ fn required_key(headers: &HeaderMap) -> Result<&str, ApiError> {
     })
 }
 
-async fn create_payment(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create_payment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let auth = authenticate(&state, &headers).await?;
     let key = required_key(&headers)?;
     Ok(answer(state.payments.create(auth, key, &body).await?))
 }
 
-async fn get_payment(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn get_payment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let auth = authenticate(&state, &headers).await?;
     Ok(answer(state.payments.get(auth, &id).await?))
 }
 
-async fn capture(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn capture(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let auth = authenticate(&state, &headers).await?;
     let key = idempotency_key(&headers)?;
     Ok(answer(state.payments.capture(auth, &id, key, &body).await?))
 }
 
-async fn void(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn void(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let auth = authenticate(&state, &headers).await?;
     let key = idempotency_key(&headers)?;
     Ok(answer(state.payments.void(auth, &id, key, &body).await?))
 }
 
-async fn refund(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn refund(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let auth = authenticate(&state, &headers).await?;
     let key = required_key(&headers)?;
     Ok(answer(state.payments.refund(auth, &id, key, &body).await?))
 }
 
-async fn explain(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn explain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let auth = authenticate(&state, &headers).await?;
     Ok(answer(state.payments.explain(auth, &body).await?))
 }
@@ -222,5 +298,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

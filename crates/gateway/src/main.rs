@@ -11,27 +11,40 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
-    let url = std::env::var("DATABASE_URL").context("DATABASE_URL must be set (postgres://user@host/db)")?;
+    let url = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL must be set (postgres://user@host/db)")?;
     let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let pool = store::connect(&url, u32::try_from(env_u64("DB_MAX_CONNECTIONS", 32)).unwrap_or(32))
+    let pool = store::connect(
+        &url,
+        u32::try_from(env_u64("DB_MAX_CONNECTIONS", 32)).unwrap_or(32),
+    )
+    .await
+    .context("cannot connect to the database")?;
+    store::migrate(&pool)
         .await
-        .context("cannot connect to the database")?;
-    store::migrate(&pool).await.context("cannot apply migrations")?;
+        .context("cannot apply migrations")?;
     let executor = Executor::new(ExecutorConfig {
         connect_timeout: Duration::from_millis(env_u64("PROVIDER_CONNECT_TIMEOUT_MS", 2000)),
         read_timeout: Duration::from_millis(env_u64("PROVIDER_READ_TIMEOUT_MS", 10_000)),
     })
     .context("cannot build the provider HTTP client")?;
     let payments = Payments::new(pool, executor, Arc::new(SystemClock), Arc::new(RandomRolls));
-    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, "switchboard gateway listening");
     gateway::serve(listener, gateway::AppState::new(payments), async {
         let _ = tokio::signal::ctrl_c().await;

@@ -1,6 +1,8 @@
 //! Merchants, API keys, connectors, credentials and policies.
 
-use routing::{Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Policy, Provider};
+use routing::{
+    Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Policy, Provider,
+};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
@@ -58,7 +60,11 @@ fn connector_from_row(row: &sqlx::postgres::PgRow) -> Result<ConnectorRecord, sq
             mode: parse_mode(&mode).ok_or_else(|| decode("mode"))?,
             weight: u32::try_from(weight).map_err(|_| decode("weight"))?,
             is_primary: row.try_get("is_primary")?,
-            status: if status == "active" { ConnectorStatus::Active } else { ConnectorStatus::Disabled },
+            status: if status == "active" {
+                ConnectorStatus::Active
+            } else {
+                ConnectorStatus::Disabled
+            },
             capabilities,
             circuit: circuit_from(&circuit),
             created_seq: row.try_get("created_seq")?,
@@ -67,11 +73,13 @@ fn connector_from_row(row: &sqlx::postgres::PgRow) -> Result<ConnectorRecord, sq
     })
 }
 
-const CONNECTOR_COLS: &str =
-    "id, name, provider, mode, weight, is_primary, status, circuit, capabilities, base_url, created_seq";
+const CONNECTOR_COLS: &str = "id, name, provider, mode, weight, is_primary, status, circuit, capabilities, base_url, created_seq";
 
 /// All connectors of a merchant (every mode), in creation order.
-pub async fn connectors(pool: &PgPool, merchant_id: Uuid) -> Result<Vec<ConnectorRecord>, sqlx::Error> {
+pub async fn connectors(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<Vec<ConnectorRecord>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {CONNECTOR_COLS} FROM connectors WHERE merchant_id = $1 ORDER BY created_seq"
     ))
@@ -82,7 +90,11 @@ pub async fn connectors(pool: &PgPool, merchant_id: Uuid) -> Result<Vec<Connecto
 }
 
 /// One connector. `None` when it does not exist for this merchant.
-pub async fn connector(pool: &PgPool, merchant_id: Uuid, id: Uuid) -> Result<Option<ConnectorRecord>, sqlx::Error> {
+pub async fn connector(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<ConnectorRecord>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {CONNECTOR_COLS} FROM connectors WHERE merchant_id = $1 AND id = $2"
     ))
@@ -111,7 +123,8 @@ pub async fn published_policy(
         None => Ok(None),
         Some(row) => {
             let body: serde_json::Value = row.try_get("body")?;
-            let policy: Policy = serde_json::from_value(body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            let policy: Policy =
+                serde_json::from_value(body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
             Ok(Some((row.try_get("id")?, policy)))
         }
     }
@@ -135,22 +148,32 @@ pub async fn connector_secret(
 }
 
 /// All `api_key` secrets of a merchant's connectors, by connector id (one round trip).
-pub async fn connector_api_keys(pool: &PgPool, merchant_id: Uuid) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+pub async fn connector_api_keys(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT connector_id, secret FROM connector_credentials WHERE merchant_id = $1 AND field = 'api_key'",
     )
     .bind(merchant_id)
     .fetch_all(pool)
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("connector_id")?, r.try_get("secret")?))).collect()
+    rows.iter()
+        .map(|r| Ok((r.try_get("connector_id")?, r.try_get("secret")?)))
+        .collect()
 }
 
 /// Looks up a merchant API key by its SHA-256 hash: `(merchant id, mode)` if active.
-pub async fn merchant_for_api_key(pool: &PgPool, key_hash: &[u8]) -> Result<Option<(Uuid, Mode)>, sqlx::Error> {
-    let row = sqlx::query("SELECT merchant_id, mode FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-        .bind(key_hash)
-        .fetch_optional(pool)
-        .await?;
+pub async fn merchant_for_api_key(
+    pool: &PgPool,
+    key_hash: &[u8],
+) -> Result<Option<(Uuid, Mode)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT merchant_id, mode FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(key_hash)
+    .fetch_optional(pool)
+    .await?;
     match row {
         None => Ok(None),
         Some(r) => {
@@ -189,13 +212,15 @@ pub async fn insert_api_key(
     key_hash: &[u8],
     key_prefix: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO api_keys (key_hash, merchant_id, mode, key_prefix) VALUES ($1, $2, $3, $4)")
-        .bind(key_hash)
-        .bind(merchant_id)
-        .bind(mode_str(mode))
-        .bind(key_prefix)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO api_keys (key_hash, merchant_id, mode, key_prefix) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(key_hash)
+    .bind(merchant_id)
+    .bind(mode_str(mode))
+    .bind(key_prefix)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -210,7 +235,8 @@ pub async fn insert_connector(
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     set_audit_context(&mut tx, actor, "connector created").await?;
-    let caps = serde_json::to_value(&c.capabilities).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let caps =
+        serde_json::to_value(&c.capabilities).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO connectors (merchant_id, id, name, provider, mode, weight, is_primary, status, capabilities, base_url)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -277,7 +303,11 @@ pub async fn publish_policy(
 
 /// Sets `switchboard.actor` / `switchboard.reason` for the current transaction, read by the
 /// audit triggers.
-pub async fn set_audit_context(conn: &mut PgConnection, actor: &str, reason: &str) -> Result<(), sqlx::Error> {
+pub async fn set_audit_context(
+    conn: &mut PgConnection,
+    actor: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT set_config('switchboard.actor', $1, true), set_config('switchboard.reason', $2, true)")
         .bind(actor)
         .bind(reason)
@@ -298,13 +328,15 @@ pub async fn set_weight(
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     set_audit_context(&mut tx, actor, reason).await?;
-    let n = sqlx::query("UPDATE connectors SET weight = $3, updated_at = now() WHERE merchant_id = $1 AND id = $2")
-        .bind(merchant_id)
-        .bind(connector_id)
-        .bind(i32::try_from(weight).unwrap_or(i32::MAX))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let n = sqlx::query(
+        "UPDATE connectors SET weight = $3, updated_at = now() WHERE merchant_id = $1 AND id = $2",
+    )
+    .bind(merchant_id)
+    .bind(connector_id)
+    .bind(i32::try_from(weight).unwrap_or(i32::MAX))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     tx.commit().await?;
     Ok(n == 1)
 }
@@ -336,29 +368,41 @@ impl std::fmt::Debug for MerchantConfig {
 
 /// Current config version of a merchant (0 when none).
 pub async fn config_version(pool: &PgPool, merchant_id: Uuid) -> Result<i64, sqlx::Error> {
-    Ok(sqlx::query_scalar("SELECT version FROM config_versions WHERE merchant_id = $1")
-        .bind(merchant_id)
-        .fetch_optional(pool)
-        .await?
-        .unwrap_or(0))
+    Ok(
+        sqlx::query_scalar("SELECT version FROM config_versions WHERE merchant_id = $1")
+            .bind(merchant_id)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(0),
+    )
 }
 
 /// Reads a consistent [`MerchantConfig`] (one repeatable-read transaction).
-pub async fn load_config(pool: &PgPool, merchant_id: Uuid, mode: Mode) -> Result<MerchantConfig, sqlx::Error> {
+pub async fn load_config(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    mode: Mode,
+) -> Result<MerchantConfig, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
-    let version: i64 = sqlx::query_scalar("SELECT version FROM config_versions WHERE merchant_id = $1")
-        .bind(merchant_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .unwrap_or(0);
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let version: i64 =
+        sqlx::query_scalar("SELECT version FROM config_versions WHERE merchant_id = $1")
+            .bind(merchant_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(0);
     let rows = sqlx::query(&format!(
         "SELECT {CONNECTOR_COLS} FROM connectors WHERE merchant_id = $1 ORDER BY created_seq"
     ))
     .bind(merchant_id)
     .fetch_all(&mut *tx)
     .await?;
-    let connectors = rows.iter().map(connector_from_row).collect::<Result<Vec<_>, _>>()?;
+    let connectors = rows
+        .iter()
+        .map(connector_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     let policy_row = sqlx::query(
         "SELECT id, body FROM policies WHERE merchant_id = $1 AND mode = $2 AND status = 'published'",
     )
@@ -370,7 +414,8 @@ pub async fn load_config(pool: &PgPool, merchant_id: Uuid, mode: Mode) -> Result
         None => None,
         Some(row) => {
             let body: serde_json::Value = row.try_get("body")?;
-            let p: Policy = serde_json::from_value(body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            let p: Policy =
+                serde_json::from_value(body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
             Some((row.try_get("id")?, p))
         }
     };
@@ -382,8 +427,27 @@ pub async fn load_config(pool: &PgPool, merchant_id: Uuid, mode: Mode) -> Result
     .await?;
     let api_keys = keys
         .iter()
-        .map(|r| Ok((r.try_get::<Uuid, _>("connector_id")?, r.try_get::<String, _>("secret")?)))
+        .map(|r| {
+            Ok((
+                r.try_get::<Uuid, _>("connector_id")?,
+                r.try_get::<String, _>("secret")?,
+            ))
+        })
         .collect::<Result<_, sqlx::Error>>()?;
     tx.commit().await?;
-    Ok(MerchantConfig { version, connectors, policy, api_keys })
+    Ok(MerchantConfig {
+        version,
+        connectors,
+        policy,
+        api_keys,
+    })
+}
+
+/// A merchant by id: `(id, name)`.
+pub async fn merchant(pool: &PgPool, id: Uuid) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, name FROM merchants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| (r.get("id"), r.get("name"))))
 }

@@ -48,9 +48,15 @@ pub async fn claim_idempotency(
     if inserted.is_some() {
         return Ok(IdempotencyClaim::Claimed);
     }
-    lookup_idempotency(conn, merchant_id, mode, key).await.map(|o| {
-        o.unwrap_or(IdempotencyClaim::Existing { fingerprint: Vec::new(), response: None, payment_id: None })
-    })
+    lookup_idempotency(conn, merchant_id, mode, key)
+        .await
+        .map(|o| {
+            o.unwrap_or(IdempotencyClaim::Existing {
+                fingerprint: Vec::new(),
+                response: None,
+                payment_id: None,
+            })
+        })
 }
 
 /// Reads an idempotency row (`None` when absent).
@@ -267,7 +273,10 @@ pub async fn update_attempt(
     update: &AttemptUpdate,
 ) -> Result<bool, sqlx::Error> {
     let status = update.status.unwrap_or(AttemptStatus::Pending);
-    let allowed: Vec<&str> = AttemptStatus::allowed_from(status).iter().map(|s| s.as_str()).collect();
+    let allowed: Vec<&str> = AttemptStatus::allowed_from(status)
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
     let n = sqlx::query(
         "UPDATE attempts SET status = $3, outcome = $4, provider_reference = coalesce($5, provider_reference),
             provider_status = $6, http_status = $7, raw_code = $8, decline_code = $9, message = $10,
@@ -325,7 +334,10 @@ pub async fn update_payment_status(
     payment_id: Uuid,
     u: &PaymentUpdate,
 ) -> Result<Option<PaymentStatus>, sqlx::Error> {
-    let mut allowed: Vec<&str> = PaymentStatus::allowed_from(u.status).iter().map(|s| s.as_str()).collect();
+    let mut allowed: Vec<&str> = PaymentStatus::allowed_from(u.status)
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
     // Amount-only changes (partial capture, refunds) keep the status.
     if u.captured_delta != 0 || u.refunded_delta != 0 {
         allowed.push(u.status.as_str());
@@ -378,7 +390,11 @@ pub struct NewEvent {
 }
 
 /// Appends events in one statement.
-pub async fn insert_events(conn: &mut PgConnection, merchant_id: Uuid, events: &[NewEvent]) -> Result<(), sqlx::Error> {
+pub async fn insert_events(
+    conn: &mut PgConnection,
+    merchant_id: Uuid,
+    events: &[NewEvent],
+) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
     }
@@ -386,8 +402,14 @@ pub async fn insert_events(conn: &mut PgConnection, merchant_id: Uuid, events: &
     let ats: Vec<OffsetDateTime> = events.iter().map(|e| e.at).collect();
     let causes: Vec<&str> = events.iter().map(|e| e.cause).collect();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind).collect();
-    let froms: Vec<Option<&str>> = events.iter().map(|e| e.from_status.map(|s| s.as_str())).collect();
-    let tos: Vec<Option<&str>> = events.iter().map(|e| e.to_status.map(|s| s.as_str())).collect();
+    let froms: Vec<Option<&str>> = events
+        .iter()
+        .map(|e| e.from_status.map(|s| s.as_str()))
+        .collect();
+    let tos: Vec<Option<&str>> = events
+        .iter()
+        .map(|e| e.to_status.map(|s| s.as_str()))
+        .collect();
     let attempts: Vec<Option<Uuid>> = events.iter().map(|e| e.attempt_id).collect();
     let details: Vec<&str> = events.iter().map(|e| e.detail.as_str()).collect();
     sqlx::query(
@@ -430,7 +452,10 @@ pub struct NewOperation {
 }
 
 /// Inserts a pending operation.
-pub async fn insert_operation(conn: &mut PgConnection, o: &NewOperation) -> Result<(), sqlx::Error> {
+pub async fn insert_operation(
+    conn: &mut PgConnection,
+    o: &NewOperation,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO payment_operations (merchant_id, id, payment_id, kind, amount_minor, reason, attempt_id, status, created_at)
          VALUES ($1,$2,$3,$4,$5,$6,$7,'pending',$8)",
@@ -504,14 +529,32 @@ pub enum StartOutcome {
     KeyExists,
 }
 
-fn event_arrays(events: &[NewEvent]) -> (Vec<Uuid>, Vec<OffsetDateTime>, Vec<&str>, Vec<&str>, Vec<Option<&str>>, Vec<Option<&str>>, Vec<Option<Uuid>>, Vec<&str>) {
+/// Column arrays of a batch of events, for one `UNNEST` insert.
+type EventColumns<'a> = (
+    Vec<Uuid>,
+    Vec<OffsetDateTime>,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    Vec<Option<&'a str>>,
+    Vec<Option<&'a str>>,
+    Vec<Option<Uuid>>,
+    Vec<&'a str>,
+);
+
+fn event_arrays(events: &[NewEvent]) -> EventColumns<'_> {
     (
         events.iter().map(|e| e.payment_id).collect(),
         events.iter().map(|e| e.at).collect(),
         events.iter().map(|e| e.cause).collect(),
         events.iter().map(|e| e.kind).collect(),
-        events.iter().map(|e| e.from_status.map(|s| s.as_str())).collect(),
-        events.iter().map(|e| e.to_status.map(|s| s.as_str())).collect(),
+        events
+            .iter()
+            .map(|e| e.from_status.map(|s| s.as_str()))
+            .collect(),
+        events
+            .iter()
+            .map(|e| e.to_status.map(|s| s.as_str()))
+            .collect(),
         events.iter().map(|e| e.attempt_id).collect(),
         events.iter().map(|e| e.detail.as_str()).collect(),
     )
@@ -649,10 +692,18 @@ pub struct StepResult {
 pub async fn record_step(pool: &sqlx::PgPool, s: &Step<'_>) -> Result<StepResult, sqlx::Error> {
     let a = s.attempt;
     let a_status = a.status.unwrap_or(AttemptStatus::Pending);
-    let a_allowed: Vec<&str> = AttemptStatus::allowed_from(a_status).iter().map(|x| x.as_str()).collect();
+    let a_allowed: Vec<&str> = AttemptStatus::allowed_from(a_status)
+        .iter()
+        .map(|x| x.as_str())
+        .collect();
     let p_allowed: Vec<&str> = s
         .payment
-        .map(|p| PaymentStatus::allowed_from(p.status).iter().map(|x| x.as_str()).collect())
+        .map(|p| {
+            PaymentStatus::allowed_from(p.status)
+                .iter()
+                .map(|x| x.as_str())
+                .collect()
+        })
         .unwrap_or_default();
     let (e_pay, e_at, e_cause, e_kind, e_from, e_to, e_att, e_detail) = event_arrays(s.events);
     let n = s.next_attempt;
@@ -733,5 +784,8 @@ pub async fn record_step(pool: &sqlx::PgPool, s: &Step<'_>) -> Result<StepResult
     .bind(s.response.map(|r| r.3))
     .fetch_one(pool)
     .await?;
-    Ok(StepResult { attempt_updated: row.try_get("attempt_updated")?, payment_updated: row.try_get("payment_updated")? })
+    Ok(StepResult {
+        attempt_updated: row.try_get("attempt_updated")?,
+        payment_updated: row.try_get("payment_updated")?,
+    })
 }

@@ -122,16 +122,26 @@ pub struct EventRow {
 }
 
 /// One payment. `None` if absent for this merchant.
-pub async fn payment(pool: &PgPool, merchant_id: Uuid, id: Uuid) -> Result<Option<PaymentRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {PAYMENT_COLS} FROM payments p WHERE p.merchant_id = $1 AND p.id = $2"))
-        .bind(merchant_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+pub async fn payment(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLS} FROM payments p WHERE p.merchant_id = $1 AND p.id = $2"
+    ))
+    .bind(merchant_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// A payment's attempts in order.
-pub async fn attempts(pool: &PgPool, merchant_id: Uuid, payment_id: Uuid) -> Result<Vec<AttemptRow>, sqlx::Error> {
+pub async fn attempts(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    payment_id: Uuid,
+) -> Result<Vec<AttemptRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, seq, connector_id, connector_name, provider, status, outcome, provider_reference, provider_status,
             http_status, raw_code, decline_code, message, created_at, requested_at, responded_at, latency_ms,
@@ -145,7 +155,11 @@ pub async fn attempts(pool: &PgPool, merchant_id: Uuid, payment_id: Uuid) -> Res
 }
 
 /// A payment's events in order.
-pub async fn events(pool: &PgPool, merchant_id: Uuid, payment_id: Uuid) -> Result<Vec<EventRow>, sqlx::Error> {
+pub async fn events(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    payment_id: Uuid,
+) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, at, cause, kind, from_status, to_status, attempt_id, detail
          FROM payment_events WHERE merchant_id = $1 AND payment_id = $2 ORDER BY id",
@@ -179,7 +193,12 @@ pub async fn search_payments(
     }
     let as_uuid = Uuid::parse_str(q).ok();
     // Escape LIKE metacharacters in the merchant-reference prefix.
-    let prefix = format!("{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let prefix = format!(
+        "{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
     sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLS} FROM payments p WHERE p.merchant_id = $1 AND ($2::text IS NULL OR p.status = $2) AND (
             p.id = $3
@@ -256,7 +275,11 @@ pub struct AuditRow {
 }
 
 /// Latest audit rows of a merchant.
-pub async fn audit_log(pool: &PgPool, merchant_id: Uuid, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+pub async fn audit_log(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, at, actor, entity, entity_id, action, reason, before, after FROM audit_log
          WHERE merchant_id = $1 ORDER BY id DESC LIMIT $2",
@@ -268,7 +291,10 @@ pub async fn audit_log(pool: &PgPool, merchant_id: Uuid, limit: i64) -> Result<V
 }
 
 /// Payments per status: `(status, count)`, largest first.
-pub async fn status_counts(pool: &PgPool, merchant_id: Uuid) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn status_counts(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query_as("SELECT status, count(*) FROM payments WHERE merchant_id = $1 GROUP BY status ORDER BY 2 DESC")
         .bind(merchant_id)
         .fetch_all(pool)
@@ -276,7 +302,10 @@ pub async fn status_counts(pool: &PgPool, merchant_id: Uuid) -> Result<Vec<(Stri
 }
 
 /// Attempts per connector and outcome: `(connector name, outcome or 'pending', count)`.
-pub async fn attempts_by_connector(pool: &PgPool, merchant_id: Uuid) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+pub async fn attempts_by_connector(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT connector_name, coalesce(outcome, 'pending'), count(*) FROM attempts WHERE merchant_id = $1
          GROUP BY 1, 2 ORDER BY 1, 3 DESC",
@@ -288,7 +317,10 @@ pub async fn attempts_by_connector(pool: &PgPool, merchant_id: Uuid) -> Result<V
 
 /// Fallbacks (an attempt followed by another provider call) by the outcome class that caused
 /// them: `(outcome, from connector, count)`.
-pub async fn fallbacks_by_outcome(pool: &PgPool, merchant_id: Uuid) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+pub async fn fallbacks_by_outcome(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT coalesce(outcome, 'pending'), connector_name, count(*) FROM attempts
          WHERE merchant_id = $1 AND next_step IN ('fall_back', 'retry_same') GROUP BY 1, 2 ORDER BY 3 DESC",
@@ -299,7 +331,11 @@ pub async fn fallbacks_by_outcome(pool: &PgPool, merchant_id: Uuid) -> Result<Ve
 }
 
 /// Payments that made more than one provider call, newest first (ids).
-pub async fn fallen_back_payments(pool: &PgPool, merchant_id: Uuid, limit: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn fallen_back_payments(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT id FROM payments WHERE merchant_id = $1 AND attempt_count > 1 ORDER BY created_at DESC LIMIT $2",
     )

@@ -15,7 +15,10 @@ use std::time::Duration;
 
 fn arg_value(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn has_flag(name: &str) -> bool {
@@ -23,7 +26,13 @@ fn has_flag(name: &str) -> bool {
 }
 
 fn which(bin: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {bin}")).stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {bin}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 fn console_binary() -> PathBuf {
@@ -39,23 +48,39 @@ fn console_binary() -> PathBuf {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .init();
-    let n: usize = arg_value("--payments").and_then(|v| v.parse().ok()).unwrap_or(2400).max(1);
-    let concurrency: usize = arg_value("--concurrency").and_then(|v| v.parse().ok()).unwrap_or(24);
+    let n: usize = arg_value("--payments")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2400)
+        .max(1);
+    let concurrency: usize = arg_value("--concurrency")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
 
     println!("== Switchboard demo ==");
     let db = demo::database::open().await?;
     println!("database: {}", db.description);
-    let pool = store::connect(&db.url, 8).await.context("cannot connect to the database")?;
-    store::migrate(&pool).await.context("cannot apply migrations")?;
+    let pool = store::connect(&db.url, 8)
+        .await
+        .context("cannot connect to the database")?;
+    store::migrate(&pool)
+        .await
+        .context("cannot apply migrations")?;
 
     let emulator = psp_emulator::spawn("127.0.0.1:0".parse()?).await?;
     println!("Stripe emulator: {}", emulator.base_url());
-    let name = format!("Demo Merchant {}", time::OffsetDateTime::now_utc().unix_timestamp());
+    let name = format!(
+        "Demo Merchant {}",
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    );
     let seeded = demo::seed::seed(&pool, &name, &emulator.base_url()).await?;
     println!("merchant: {name} ({})", seeded.merchant_id);
-    println!("connectors: Stripe US Primary (stripe, weight 70), Stripe EU Backup (stripe, weight 30), Square Fallback (simulator, weight 0, primary)");
+    println!(
+        "connectors: Stripe US Primary (stripe, weight 70), Stripe EU Backup (stripe, weight 30), Square Fallback (simulator, weight 0, primary)"
+    );
     println!("policy: rule 1 \"EUR to EU\": currency = EUR -> Stripe EU Backup");
 
     let gateway = demo::stack::start_gateway(&db.url, 32, Duration::from_secs(3)).await?;
@@ -69,11 +94,19 @@ async fn main() -> anyhow::Result<()> {
     let progress: Arc<dyn Fn(usize) + Send + Sync> = {
         let phase = phase.clone();
         Arc::new(move |done| {
-            if done >= start && phase.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            if done >= start
+                && phase
+                    .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
                 println!("  [{done}/{n}] Stripe US Primary outage starts (emulator answers 503)");
                 demo::stack::set_outage(&faults, &us_key, true);
             }
-            if done >= end && phase.compare_exchange(1, 2, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            if done >= end
+                && phase
+                    .compare_exchange(1, 2, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
                 println!("  [{done}/{n}] Stripe US Primary outage ends");
                 demo::stack::set_outage(&faults, &us_key, false);
             }
@@ -85,7 +118,14 @@ async fn main() -> anyhow::Result<()> {
     let run = uuid::Uuid::now_v7().simple().to_string();
     let checkouts = demo::traffic::checkouts(n, 42, &run[run.len() - 8..]);
     println!("sending {n} checkouts over HTTP ({concurrency} concurrent)...");
-    let report = demo::traffic::send(&gateway.url, &seeded.api_key, checkouts, concurrency, progress).await?;
+    let report = demo::traffic::send(
+        &gateway.url,
+        &seeded.api_key,
+        checkouts,
+        concurrency,
+        progress,
+    )
+    .await?;
     println!(
         "sent {n} checkouts in {:.1} s ({:.0}/s); HTTP answers {:?}; transport errors {}",
         report.elapsed.as_secs_f64(),
@@ -93,11 +133,16 @@ async fn main() -> anyhow::Result<()> {
         report.by_http_status,
         report.transport_errors
     );
-    let ops = demo::stack::follow_up_operations(&gateway.url, &seeded.api_key, &pool, seeded.merchant_id).await?;
+    let ops =
+        demo::stack::follow_up_operations(&gateway.url, &seeded.api_key, &pool, seeded.merchant_id)
+            .await?;
     println!("follow-up operations: {ops}");
 
     println!();
-    print!("{}", demo::summary::summary(&pool, seeded.merchant_id).await?);
+    print!(
+        "{}",
+        demo::summary::summary(&pool, seeded.merchant_id).await?
+    );
     println!();
 
     if has_flag("--no-console") {
@@ -106,9 +151,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let console = console_binary();
     if !console.exists() {
-        anyhow::bail!("console binary not found at {} (build it with scripts/build-console.sh)", console.display());
+        anyhow::bail!(
+            "console binary not found at {} (build it with scripts/build-console.sh)",
+            console.display()
+        );
     }
-    let display = std::env::var("DISPLAY").ok().filter(|d| !d.trim().is_empty());
+    let display = std::env::var("DISPLAY")
+        .ok()
+        .filter(|d| !d.trim().is_empty());
     match display {
         Some(d) => {
             println!("opening the console on display {d} (close its window to end the demo)...");
@@ -121,12 +171,19 @@ async fn main() -> anyhow::Result<()> {
         }
         None => {
             println!("No display: DISPLAY is not set, so the console window cannot open here.");
-            let out = PathBuf::from(arg_value("--screenshot").unwrap_or_else(|| "artifacts/console.png".into()));
+            let out = PathBuf::from(
+                arg_value("--screenshot").unwrap_or_else(|| "artifacts/console.png".into()),
+            );
             if which("Xvfb") && which("import") {
                 screenshot(&console, &db.url, seeded.merchant_id, &out)?;
-                println!("screenshot of the console under Xvfb written to {}", out.display());
+                println!(
+                    "screenshot of the console under Xvfb written to {}",
+                    out.display()
+                );
             } else {
-                println!("Xvfb or ImageMagick `import` is not installed: no screenshot (apt-get install xvfb imagemagick).");
+                println!(
+                    "Xvfb or ImageMagick `import` is not installed: no screenshot (apt-get install xvfb imagemagick)."
+                );
             }
         }
     }
@@ -135,13 +192,25 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Runs the console on a private Xvfb display, waits for it to render, and captures the screen.
-fn screenshot(console: &Path, db_url: &str, merchant_id: uuid::Uuid, out: &Path) -> anyhow::Result<()> {
+fn screenshot(
+    console: &Path,
+    db_url: &str,
+    merchant_id: uuid::Uuid,
+    out: &Path,
+) -> anyhow::Result<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let display = format!(":{}", 90 + std::process::id() % 100);
     let mut xvfb = Command::new("Xvfb")
-        .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .args([
+            display.as_str(),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -163,7 +232,10 @@ fn screenshot(console: &Path, db_url: &str, merchant_id: uuid::Uuid, out: &Path)
         .spawn()
         .context("cannot start the console")?;
     std::thread::sleep(Duration::from_secs(12));
-    let shot = Command::new("import").args(["-display", &display, "-window", "root"]).arg(out).status();
+    let shot = Command::new("import")
+        .args(["-display", &display, "-window", "root"])
+        .arg(out)
+        .status();
     let _ = app.kill();
     let _ = app.wait();
     let _ = xvfb.kill();

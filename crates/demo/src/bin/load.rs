@@ -11,7 +11,11 @@ use std::time::Duration;
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
@@ -20,7 +24,9 @@ async fn main() -> anyhow::Result<()> {
     let concurrency = arg("--concurrency", 64);
     let db = demo::database::open().await?;
     println!("database: {}", db.description);
-    let pool = store::connect(&db.url, 4).await.context("cannot connect to the database")?;
+    let pool = store::connect(&db.url, 4)
+        .await
+        .context("cannot connect to the database")?;
     store::migrate(&pool).await?;
     let emulator = psp_emulator::spawn("127.0.0.1:0".parse()?).await?;
     let name = format!("Load Merchant {}", uuid::Uuid::now_v7());
@@ -33,14 +39,35 @@ async fn main() -> anyhow::Result<()> {
     }
     // Warm-up.
     let warm = demo::traffic::checkouts(200, 8, &uuid::Uuid::now_v7().simple().to_string());
-    demo::traffic::send(&gateway.url, &seeded.api_key, warm, concurrency, Arc::new(|_| {})).await?;
-    let report = demo::traffic::send(&gateway.url, &seeded.api_key, checkouts, concurrency, Arc::new(|_| {})).await?;
+    demo::traffic::send(
+        &gateway.url,
+        &seeded.api_key,
+        warm,
+        concurrency,
+        Arc::new(|_| {}),
+    )
+    .await?;
+    let report = demo::traffic::send(
+        &gateway.url,
+        &seeded.api_key,
+        checkouts,
+        concurrency,
+        Arc::new(|_| {}),
+    )
+    .await?;
     let ok = report.by_http_status.get(&200).copied().unwrap_or(0);
     let secs = report.elapsed.as_secs_f64();
     println!("payments sent:      {n} (concurrency {concurrency})");
-    println!("HTTP answers:       {:?}, transport errors {}", report.by_http_status, report.transport_errors);
+    println!(
+        "HTTP answers:       {:?}, transport errors {}",
+        report.by_http_status, report.transport_errors
+    );
     println!("elapsed:            {secs:.2} s");
-    println!("throughput:         {:.0} payments/s ({:.0} answered 200/s)", n as f64 / secs, ok as f64 / secs);
+    println!(
+        "throughput:         {:.0} payments/s ({:.0} answered 200/s)",
+        n as f64 / secs,
+        ok as f64 / secs
+    );
     println!(
         "latency:            p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
         report.quantile(0.5).as_secs_f64() * 1e3,
