@@ -72,7 +72,8 @@ pub fn checkouts(n: usize, seed: u64, run: &str) -> Vec<Checkout> {
             let country = countries[rng.random_range(0..countries.len())];
             let amount: i64 = match currency {
                 "JPY" => rng.random_range(100..50_000),
-                "KWD" => rng.random_range(1_000..200_000),
+                // Stripe takes three-decimal amounts only in multiples of 10 (docs.stripe.com/currencies#three-decimal).
+                "KWD" => rng.random_range(100..20_000) * 10,
                 _ => rng.random_range(500..50_000),
             };
             let method = *pick(&mut rng, METHODS);
