@@ -10,8 +10,9 @@
 //! - [`context`]: the normalised [`PaymentContext`] a route is decided for, and its tokens.
 //! - [`connector`]: [`Connector`], a configured provider account, and its capabilities.
 //! - [`policy`]: [`Policy`] (rules AST, fallback matrix, path cap) and its static validation.
-//! - [`decide`]: [`decide()`] turns context + connectors + policy + roll into a [`RouteDecision`]
+//! - [`decide`](mod@decide): [`decide()`] turns context + connectors + policy + roll into a [`RouteDecision`]
 //!   with a [`RouteTrace`] that gives a reason for every connector.
+//!   [`decide_explained()`] also renders each trace entry's human text.
 //! - [`outcome`]: [`OutcomeClass`], the [`FallbackMatrix`] of DESIGN.md §5 and [`next_step`].
 //! - [`state`]: payment and attempt state machines that guard every status change.
 
@@ -31,7 +32,7 @@ pub use context::{
 };
 pub use decide::{
     RouteDecision, RouteSource, RouteTrace, SelectReason, SkipReason, TraceEntry, Verdict, decide,
-    usable_token,
+    decide_explained, usable_token,
 };
 pub use money::{Country, Currency, Money, MoneyError};
 pub use outcome::{FallbackAction, FallbackMatrix, NextStep, OutcomeClass, StepInput, next_step};

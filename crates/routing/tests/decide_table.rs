@@ -7,7 +7,7 @@ use common::*;
 use routing::{
     CaptureMode, CircuitState, Condition, Connector, ConnectorStatus, Mode, PaymentContext,
     PaymentMethodType, Policy, Provider, RouteSource, SelectReason, SkipReason, Test, Verdict,
-    decide, usable_token,
+    decide, decide_explained, usable_token,
 };
 
 /// How the route's source is expected to look.
@@ -60,7 +60,9 @@ impl Row {
 
 fn run(rows: Vec<Row>) {
     for r in rows {
-        let d = decide(&r.ctx, &r.connectors, &r.policy, Mode::Live, r.roll);
+        let d = decide_explained(&r.ctx, &r.connectors, &r.policy, Mode::Live, r.roll);
+        let bare = decide(&r.ctx, &r.connectors, &r.policy, Mode::Live, r.roll);
+        assert_same_but_texts(&bare, &d, r.name);
         let want: Vec<_> = r.path.iter().map(|&n| id(n)).collect();
         assert_eq!(d.path, want, "{}: path\n{}", r.name, d.trace.explain());
         let src = match d.trace.source {
@@ -117,6 +119,40 @@ fn run(rows: Vec<Row>) {
             );
         }
     }
+}
+
+/// `decide` and `decide_explained` agree on everything but the texts, which only the latter has.
+fn assert_same_but_texts(
+    bare: &routing::RouteDecision,
+    explained: &routing::RouteDecision,
+    name: &str,
+) {
+    assert_eq!(bare.path, explained.path, "{name}: path");
+    assert_eq!(bare.trace.source, explained.trace.source, "{name}: source");
+    assert_eq!(bare.trace.entries.len(), explained.trace.entries.len());
+    for (b, e) in bare.trace.entries.iter().zip(&explained.trace.entries) {
+        assert_eq!(b.connector_id, e.connector_id, "{name}");
+        assert_eq!(b.connector_name, e.connector_name, "{name}");
+        assert_eq!(b.verdict, e.verdict, "{name}");
+        assert!(
+            b.explanation.is_empty(),
+            "{name}: decide leaves texts empty"
+        );
+        assert!(
+            e.explanation.starts_with(&e.connector_name),
+            "{name}: {}",
+            e.explanation
+        );
+    }
+    // `explain` renders missing texts the same way.
+    assert_eq!(
+        bare.trace.explain(),
+        explained.trace.explain(),
+        "{name}: explain"
+    );
+    let mut filled = bare.clone();
+    filled.trace.fill_explanations();
+    assert_eq!(&filled, explained, "{name}: fill_explanations");
 }
 
 fn us_eu() -> Vec<Connector> {
@@ -932,7 +968,7 @@ fn conditions_as_a_table() {
 
 #[test]
 fn select_reasons_and_explanations() {
-    let d = decide(
+    let d = decide_explained(
         &ctx(100, "USD", "US"),
         &seventy_thirty(),
         &Policy::default(),
@@ -1002,7 +1038,7 @@ fn select_reasons_and_explanations() {
         ),
         path_rule("EUR to EU", vec![currency_is("EUR")], &[1, 2]),
     ]);
-    let d = decide(&ctx(2500, "EUR", "DE"), &connectors, &eur, Mode::Live, 0.5);
+    let d = decide_explained(&ctx(2500, "EUR", "DE"), &connectors, &eur, Mode::Live, 0.5);
     let texts: Vec<&str> = d
         .trace
         .entries
@@ -1024,7 +1060,7 @@ fn select_reasons_and_explanations() {
             .starts_with("Route: rule 2 \"EUR to EU\" matched (weights ignored)\n")
     );
 
-    let d = decide(&ctx(2500, "USD", "US"), &connectors, &eur, Mode::Live, 0.5);
+    let d = decide_explained(&ctx(2500, "USD", "US"), &connectors, &eur, Mode::Live, 0.5);
     assert_eq!(
         d.trace.entries[1].explanation,
         "Stripe EU Backup: skipped — weight 0 (receives no weighted traffic)"
@@ -1037,7 +1073,7 @@ fn select_reasons_and_explanations() {
 
     // A rule whose steps are all ineligible says so.
     let only_us = policy(vec![path_rule("US only", vec![], &[1])]);
-    let d = decide(
+    let d = decide_explained(
         &ctx(2500, "USD", "US"),
         &connectors,
         &only_us,
@@ -1059,7 +1095,7 @@ fn select_reasons_and_explanations() {
         ..policy(vec![split_rule("EU split", vec![], &[(2, 70), (4, 30)])])
     };
     let cs = vec![conn(2, "EU", 0), conn(4, "NL", 0)];
-    let d = decide(&ctx(2500, "EUR", "NL"), &cs, &split, Mode::Live, 0.6999);
+    let d = decide_explained(&ctx(2500, "EUR", "NL"), &cs, &split, Mode::Live, 0.6999);
     assert_eq!(
         d.trace.entries[0].explanation,
         "EU: selected #1 — rule 1 \"EU split\" matched; weighted pick: roll 0.6999 in [0.00, 0.70)"

@@ -9,7 +9,7 @@ use routing::{
     Capabilities, CaptureMode, CircuitState, Condition, Connector, ConnectorStatus, Country,
     Currency, FallbackAction, FallbackMatrix, Mode, NextStep, OutcomeClass, PaymentContext,
     PaymentMethodType, PaymentToken, Policy, Provider, RouteSource, Rule, RuleAction, StepInput,
-    Test, TokenScope, Verdict, decide, next_step,
+    Test, TokenScope, Verdict, decide, decide_explained, next_step,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -327,7 +327,11 @@ proptest! {
         }
         let cap = usize::from(max.max(1));
         if let Some(pr) = primary && eligible(&ctx, pr, mode) && d.path.len() < cap {
-            prop_assert_eq!(d.path.last(), Some(&pr.id), "primary does not end the route");
+            // Last resort, unless the primary (weight > 0) won the weighted pick itself.
+            prop_assert!(
+                d.path.last() == Some(&pr.id) || (pr.weight > 0 && d.path.first() == Some(&pr.id)),
+                "primary neither ends the route nor won the pick"
+            );
             prop_assert_eq!(d.path.iter().filter(|c| **c == pr.id).count(), 1);
         }
         // With no rules the source is never a rule, and an empty path means nothing eligible.
@@ -339,7 +343,7 @@ proptest! {
     /// the trace has one entry per connector agreeing with the path.
     #[test]
     fn path_is_eligible_unique_and_capped(ctx in context(), cs in connectors(), p in policy(), mode in mode(), roll in roll()) {
-        let d = decide(&ctx, &cs, &p, mode, roll);
+        let d = decide_explained(&ctx, &cs, &p, mode, roll);
         prop_assert!(d.path.len() <= usize::from(p.max_attempts.max(1)));
         let unique: BTreeSet<_> = d.path.iter().collect();
         prop_assert_eq!(unique.len(), d.path.len(), "duplicate in path");
@@ -357,6 +361,32 @@ proptest! {
             }
         }
         prop_assert_eq!(d.trace.explain().lines().count(), cs.len() + 1);
+    }
+
+    /// `decide_explained` is `decide` plus the texts: same path, source, names and verdicts; the
+    /// texts are non-empty and are what `fill_explanations` and `explain` render from the bare one.
+    #[test]
+    fn decide_explained_is_decide_plus_texts(ctx in context(), cs in connectors(), p in policy(), mode in mode(), roll in roll()) {
+        let bare = decide(&ctx, &cs, &p, mode, roll);
+        let d = decide_explained(&ctx, &cs, &p, mode, roll);
+        prop_assert_eq!(&bare.path, &d.path);
+        prop_assert_eq!(&bare.trace.source, &d.trace.source);
+        prop_assert_eq!(bare.trace.entries.len(), d.trace.entries.len());
+        for (b, e) in bare.trace.entries.iter().zip(&d.trace.entries) {
+            prop_assert_eq!(b.connector_id, e.connector_id);
+            prop_assert_eq!(&b.connector_name, &e.connector_name);
+            prop_assert_eq!(&b.verdict, &e.verdict);
+            prop_assert!(b.explanation.is_empty());
+            prop_assert!(!e.explanation.is_empty());
+            prop_assert!(e.explanation.starts_with(&e.connector_name));
+        }
+        prop_assert_eq!(bare.trace.explain(), d.trace.explain());
+        let mut filled = bare.clone();
+        filled.trace.fill_explanations();
+        prop_assert_eq!(&filled, &d);
+        // Filling twice changes nothing.
+        filled.trace.fill_explanations();
+        prop_assert_eq!(&filled, &d);
     }
 
     /// (f) decide never panics, whatever the roll (NaN, infinities, subnormals, huge values), and
