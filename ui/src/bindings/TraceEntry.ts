@@ -20,7 +20,10 @@ connector_name: string,
 verdict: Verdict, 
 /**
  * Human sentence, the same text "explain" shows, e.g.
- * `"Stripe EU Backup: selected #1, rule 1 \"EUR to EU\" matched"` or
- * `"Square Fallback: skipped, no token usable on Square Fallback"`.
+ * `"Stripe EU Backup: selected #1 — rule 1 \"EUR to EU\" matched"` or
+ * `"Square Fallback: skipped — no token usable on Square Fallback"`.
+ *
+ * Rendered from [`Self::verdict`]: empty after [`decide`], filled by
+ * [`RouteTrace::fill_explanations`] (or [`decide_explained`]).
  */
 explanation: string, };
