@@ -3,11 +3,13 @@
 //! [`Executor`] owns one `reqwest::Client` (rustls) built with `connect_timeout =
 //! cfg.connect_timeout` and a whole-request `timeout = cfg.read_timeout`, and dispatches on
 //! [`ConnectorAccount::provider`]:
-//! - Stripe: [`crate::stripe`] builds the request value, the executor adds `Authorization: Bearer
-//!   <key>` (the only place the secret is exposed, and reqwest marks that header sensitive), sends
-//!   it, and [`crate::stripe::parse_response`] classifies the answer. A `sk_live_`/`rk_live_` key
-//!   on a test-mode connector (or the reverse), an empty key or an unusable base URL is an
-//!   `auth_config_error` without any call.
+//! - Stripe: [`crate::stripe`] plans each call ([`crate::stripe::Call`]: the request value and its
+//!   parser, or an answer without any call, e.g. a three-decimal amount that is not a multiple of
+//!   10), the executor adds `Authorization: Bearer <key>` (the only place the secret is exposed,
+//!   and reqwest marks that header sensitive), sends it, and the parser
+//!   ([`crate::stripe::parse_response`], or [`crate::stripe::parse_replay`] for a replayed
+//!   authorize) classifies the answer. A `sk_live_`/`rk_live_` key on a test-mode connector (or
+//!   the reverse), an empty key or an unusable base URL is an `auth_config_error` without any call.
 //! - Simulator: [`crate::simulator::Simulator`] answers in-process; its optional latency is slept
 //!   here, and a latency above `read_timeout` turns into the same `unknown_outcome` a real
 //!   timeout gives (after the simulator has acted, as a real PSP would have).
@@ -131,7 +133,7 @@ impl Executor {
         self.call(
             account,
             Operation::Authorize,
-            || stripe::authorize_request(req),
+            || stripe::authorize_call(req),
             |s| s.authorize(req),
         )
         .await
@@ -145,7 +147,7 @@ impl Executor {
         self.call(
             account,
             Operation::Capture,
-            || stripe::capture_request(req),
+            || stripe::capture_call(req),
             |s| s.capture(req),
         )
         .await
@@ -155,7 +157,7 @@ impl Executor {
         self.call(
             account,
             Operation::Void,
-            || stripe::void_request(req),
+            || stripe::void_call(req),
             |s| s.void(req),
         )
         .await
@@ -165,13 +167,34 @@ impl Executor {
         self.call(
             account,
             Operation::Refund,
-            || stripe::refund_request(req),
+            || stripe::refund_call(req),
             |s| s.refund(req),
         )
         .await
     }
-    /// Retrieve (reconcile an unknown outcome): `approved` when a charge exists,
-    /// `provider_unavailable` when provably none, `unknown_outcome` when still unknown.
+    /// Retrieve: reconcile an authorize whose outcome is unknown.
+    ///
+    /// Result contract (every provider):
+    ///
+    /// | class | meaning | engine may |
+    /// |---|---|---|
+    /// | `approved` | a charge exists (`provider_reference`, `captured` say which and how far) | treat the attempt as approved |
+    /// | `provider_unavailable` | provably nothing was charged and nothing will be under this key | fall back |
+    /// | `hard_decline`, `soft_decline`, `needs_customer_action`, `validation_error` | the definitive answer of the original request; nothing charged (for `needs_customer_action`: not unless the customer completes it) | treat it as the attempt's answer |
+    /// | `unknown_outcome` | still unknown (lookup failed, still in flight, index lag…) | **not** fall back; reconcile later or ask a human |
+    ///
+    /// A retrieve never answers `rate_limited` or `auth_config_error`: any failure of the lookup
+    /// itself, before or after sending, is `unknown_outcome`.
+    ///
+    /// Stripe ([`stripe::retrieve_call`]): with a `provider_reference`, `GET` the PaymentIntent;
+    /// else with [`RetrieveRequest::original`], replay the authorize with the same body and
+    /// `Idempotency-Key` (Stripe returns the saved answer, executes a never-arrived request
+    /// exactly once, or 409 while in flight; classified by [`stripe::parse_replay`]: a replayed
+    /// 500 / 409 / 424 / 502 / 503 / 429 / 401 / `idempotency_error` / timeout / unreadable body
+    /// is `unknown_outcome`); else search by metadata, where an empty result is
+    /// `unknown_outcome` (the index lags) and a single hit is re-read by `GET` and classified by
+    /// its current state. Simulator: its token table ([`crate::simulator`]); `original` is
+    /// ignored.
     pub async fn retrieve(
         &self,
         account: &ConnectorAccount,
@@ -180,7 +203,7 @@ impl Executor {
         self.call(
             account,
             Operation::Retrieve,
-            || stripe::retrieve_request(req),
+            || stripe::retrieve_call(req),
             |s| s.retrieve(req),
         )
         .await
@@ -190,7 +213,7 @@ impl Executor {
         &self,
         account: &ConnectorAccount,
         op: Operation,
-        stripe_request: impl FnOnce() -> HttpRequest,
+        stripe_call: impl FnOnce() -> stripe::Call,
         simulate: impl FnOnce(&Simulator) -> ProviderResult,
     ) -> ProviderResult {
         let started = Instant::now();
@@ -204,10 +227,7 @@ impl Executor {
             match account.provider {
                 Provider::Stripe => match stripe_precheck(account) {
                     Some(msg) => (failure(op, OutcomeClass::AuthConfigError, msg), None),
-                    None => {
-                        self.send(account, op, stripe_request(), stripe::parse_response)
-                            .await
-                    }
+                    None => self.stripe(account, op, stripe_call()).await,
                 },
                 Provider::Simulator => (self.simulate(simulate).await, None),
                 Provider::Square | Provider::Braintree | Provider::Mollie => {
@@ -234,6 +254,39 @@ impl Executor {
             );
         });
         result
+    }
+
+    /// Runs one Stripe plan.
+    async fn stripe(
+        &self,
+        account: &ConnectorAccount,
+        op: Operation,
+        call: stripe::Call,
+    ) -> (ProviderResult, Option<String>) {
+        match call {
+            stripe::Call::Answer(r) => (r, None),
+            stripe::Call::Send { request, parse } => self.send(account, op, request, parse).await,
+            stripe::Call::SearchThenGet { request } => {
+                let (found, request_id) = self
+                    .send(account, op, request, stripe::parse_response)
+                    .await;
+                // A single hit carries its id; re-read it, the indexed copy may be stale.
+                let hit = found
+                    .provider_reference
+                    .clone()
+                    .filter(|id| !id.is_empty() && found.http_status.is_some_and(|s| s < 300));
+                let Some(id) = hit else {
+                    return (found, request_id);
+                };
+                let get = stripe::retrieve_request(&RetrieveRequest {
+                    provider_reference: Some(id),
+                    idempotency_key: String::new(),
+                    payment_id: String::new(),
+                    original: None,
+                });
+                self.send(account, op, get, stripe::parse_response).await
+            }
+        }
     }
 
     async fn simulate(

@@ -101,6 +101,8 @@ pub struct RefundRequest {
 }
 
 /// Find out what happened to an authorize whose outcome is unknown.
+///
+/// See [`Executor::retrieve`] for what the answer means.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetrieveRequest {
     /// Provider reference, when the authorize answered with one.
@@ -109,13 +111,27 @@ pub struct RetrieveRequest {
     pub idempotency_key: String,
     /// Our payment id (searchable in provider metadata).
     pub payment_id: String,
+    /// The authorize request whose outcome is unknown, exactly as it was sent (same parameters,
+    /// same `idempotency_key`). Providers whose idempotency keys are retained long enough may
+    /// replay it to learn the outcome: Stripe keeps keys for at least 24 h and answers a replay
+    /// with the saved response of the first request, runs it exactly once if it never arrived, or
+    /// answers 409 while it is still in flight (REFERENCE.md §1.2). `None` when the caller does
+    /// not have it; a replay is then impossible and only weaker lookups remain. Its
+    /// `idempotency_key` must equal [`RetrieveRequest::idempotency_key`]; a mismatch is refused
+    /// (`unknown_outcome`, nothing sent). Ignored when `provider_reference` is known, and by the
+    /// simulator.
+    #[serde(default)]
+    pub original: Option<AuthorizeRequest>,
 }
 
 /// What one provider call produced. Every field is safe to store and show (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderResult {
-    /// The class (REFERENCE.md §5). For a retrieve: `approved` when a charge exists,
-    /// `provider_unavailable` when it provably does not, `unknown_outcome` when still unknown.
+    /// The class (REFERENCE.md §5). For a retrieve see the contract on [`Executor::retrieve`]:
+    /// `approved` when a charge exists, `provider_unavailable` when provably nothing was
+    /// charged, a decline / `needs_customer_action` / `validation_error` when that was the
+    /// definitive answer of the original request (nothing charged), `unknown_outcome` when still
+    /// unknown.
     pub class: OutcomeClass,
     /// Provider object id (`pi_…`, `re_…`), when known.
     pub provider_reference: Option<String>,

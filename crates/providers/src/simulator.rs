@@ -27,10 +27,13 @@
 //! validation_error, as Stripe's `idempotency_error`, REFERENCE.md §1.2); capture, void and refund
 //! act on the stored payment (capture only `requires_capture`, at most the authorized amount; void
 //! only before capture; refunds up to the captured amount) and are replayed by their own keys.
-//! Retrieve follows the same convention as the Stripe adapter: approved when a charge exists,
-//! provider_unavailable when provably none, unknown_outcome otherwise; a voided authorization
-//! retrieves as provider_unavailable (`canceled`, no charge). An optional latency (default 0) is
-//! applied by the executor.
+//! Retrieve follows the contract of [`crate::Executor::retrieve`]: approved when a charge exists,
+//! provider_unavailable when provably none (the simulator remembers every authorize, so an
+//! attempt it never saw provably charged nothing), a stored decline / needs_customer_action as
+//! the original's definitive answer, unknown_outcome otherwise; a voided authorization retrieves
+//! as provider_unavailable (`canceled`, no charge). [`RetrieveRequest::original`] is accepted and
+//! ignored: the answer always comes from the simulator's memory and the token table above, never
+//! from a replay. An optional latency (default 0) is applied by the executor.
 
 use crate::{
     AuthorizeRequest, CaptureRequest, Operation, ProviderResult, RefundRequest, RetrieveRequest,
@@ -511,6 +514,7 @@ impl Simulator {
     }
 
     /// What happened to an authorize: by reference when given, else by its idempotency key.
+    /// `req.original` is ignored (no replay: the token semantics stay as documented).
     pub fn retrieve(&self, req: &RetrieveRequest) -> ProviderResult {
         let st = self.state();
         if let Some(reference) = req.provider_reference.as_deref().filter(|r| !r.is_empty()) {

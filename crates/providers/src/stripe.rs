@@ -8,8 +8,9 @@
 //! | capture | `POST /v1/payment_intents/{id}/capture` | `amount_to_capture` when a partial amount is given |
 //! | void | `POST /v1/payment_intents/{id}/cancel` | (empty) |
 //! | refund | `POST /v1/refunds` | `payment_intent`, `amount`, `reason` (when given), `metadata[switchboard_refund_id]` (= the idempotency key) |
-//! | retrieve | `GET /v1/payment_intents/{id}` | — |
-//! | retrieve without a reference | `GET /v1/payment_intents/search?query=metadata['switchboard_attempt_id']:'<key>'` | — |
+//! | retrieve with a reference | `GET /v1/payment_intents/{id}` | — |
+//! | retrieve without a reference, with the original authorize | the authorize replayed byte for byte: `POST /v1/payment_intents`, same body, same `Idempotency-Key` | as authorize |
+//! | retrieve without either | `GET /v1/payment_intents/search?query=metadata['switchboard_attempt_id']:'<key>'`, then `GET /v1/payment_intents/{id}` of a single hit | — |
 //!
 //! Every request carries `Stripe-Version: 2026-09-30.endive` ([`STRIPE_VERSION`], REFERENCE.md §0:
 //! "always pin it"); every POST carries `Idempotency-Key` (§1.2; Stripe ignores it on GET). The
@@ -18,12 +19,28 @@
 //! merchant metadata entry with the same key is dropped: a duplicate form key must never be able to
 //! overwrite `switchboard_attempt_id`, which reconciliation searches for.
 //!
-//! Search caveat (<https://docs.stripe.com/search#data-freshness>): "Don't use search for
-//! read-after-write flows … Under normal operating conditions, data is searchable in under 1 minute.
-//! Propagation … could be delayed during an outage." An empty search result is reported as "not
-//! charged" (`provider_unavailable`, message `no charge found for this attempt`) as the engine's
-//! reconciliation contract asks; callers should only search after that delay, and prefer the
-//! `GET /v1/payment_intents/{id}` path whenever a `pi_…` is known.
+//! Amounts (<https://docs.stripe.com/currencies>): always the ISO minor unit, sent as is
+//! (zero-decimal currencies such as JPY/KRW: `500` is ¥500). Three-decimal currencies
+//! ([`THREE_DECIMAL_CURRENCIES`]: BHD, JOD, KWD, OMR, TND) are accepted by Stripe only when the
+//! amount is a multiple of 10 (<https://docs.stripe.com/currencies#three-decimal>: "these API calls
+//! require the least-significant (last) digit to be 0"); [`authorize_call`], [`capture_call`] and
+//! [`refund_call`] answer `validation_error` for any other amount without calling Stripe
+//! ([`check_amount`]).
+//!
+//! Reconciling an unknown authorize ([`retrieve_call`]; the result contract is on
+//! [`crate::Executor::retrieve`]), strongest means first:
+//! 1. a `pi_…` is known: `GET /v1/payment_intents/{id}`.
+//! 2. the original authorize is known ([`crate::RetrieveRequest::original`]): replay it with the
+//!    same `Idempotency-Key` (REFERENCE.md §1.2; Stripe keeps keys for at least 24 h). Stripe
+//!    answers the saved response if the first request was executed (`Idempotent-Replayed: true`,
+//!    saved 500s included), executes it exactly once if it never arrived, or 409
+//!    `idempotency_key_in_use` while it is still in flight. [`parse_replay`] classifies the answer.
+//! 3. neither: search by `metadata['switchboard_attempt_id']`. Search caveat
+//!    (<https://docs.stripe.com/search#data-freshness>): "Don't use search for read-after-write
+//!    flows … Under normal operating conditions, data is searchable in under 1 minute.
+//!    Propagation … could be delayed during an outage." So an **empty search proves nothing**
+//!    (`unknown_outcome`, [`SEARCH_EMPTY_MESSAGE`]), and a single hit is re-read with
+//!    `GET /v1/payment_intents/{id}` (the indexed copy may be stale) and classified by that state.
 //!
 //! Classification ([`parse_response`]; REFERENCE.md §1.3, §1.4, §5; `approved` for capture, void
 //! and refund means "the operation succeeded"):
@@ -38,7 +55,7 @@
 //! | 2xx PI `requires_payment_method`/`requires_confirmation` without error, or `canceled` (authorize, retrieve) | provider_unavailable: provably not charged | §1.1 statuses |
 //! | 2xx PI `canceled` on void; `succeeded` on capture | approved | §1.1 |
 //! | 2xx refund `succeeded`/`pending` | approved; `failed`/`canceled` hard_decline (`raw_code = failure_reason`); `requires_action` needs_customer_action | <https://docs.stripe.com/api/refunds/object#refund_object-status> |
-//! | 2xx search: 0 / 1 / more PIs | provider_unavailable "no charge found for this attempt" / that PI / unknown_outcome | §1.1 retrieve |
+//! | 2xx search: 0 / 1 / more PIs | unknown_outcome (the index lags) / that PI / unknown_outcome | §1.1 retrieve, search#data-freshness |
 //! | `advice_code` `do_not_try_again` / `confirm_card_data` / `try_again_later` | hard / hard / soft (checked first) | §1.3 "use it before `decline_code`", <https://docs.stripe.com/declines/card#retrying-issuer-declines> |
 //! | 402 / `card_error`: `decline_code`, else `code` | tables [`HARD_DECLINE_CODES`], [`SOFT_DECLINE_CODES`] (incl. `do_not_honor`, `generic_decline`, §5 "experts disagree"), [`CUSTOMER_ACTION_CODES`], `processing_error` provider_unavailable; an unlisted card code is soft | §1.4 |
 //! | `code` `rate_limit` / `lock_timeout`, HTTP 429 | rate_limited | §1.4 |
@@ -53,6 +70,7 @@
 //! | unparseable body: 2xx, or any status on authorize | unknown_outcome (never a decline) | §8 |
 //! | unparseable body otherwise | by HTTP status as above | |
 //! | any non-2xx on **retrieve** | unknown_outcome: for a retrieve `provider_unavailable` means "provably not charged", and a failed lookup proves nothing | DESIGN.md §5 |
+//! | a **replayed authorize** | see [`parse_replay`] | §1.2 |
 //!
 //! Two choices worth knowing:
 //! - `idempotency_key_in_use` (409): Stripe says the request "can be retried" (§1.2), and
@@ -77,7 +95,7 @@ use crate::{
     VoidRequest,
 };
 use hmac::{Hmac, Mac};
-use routing::{CaptureMode, OutcomeClass};
+use routing::{CaptureMode, Money, OutcomeClass};
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -97,8 +115,19 @@ pub const META_ORDER_ID: &str = "order_id";
 /// Metadata key carrying a refund's idempotency key.
 pub const META_REFUND_ID: &str = "switchboard_refund_id";
 
-/// Message of a search that found no PaymentIntent for the attempt.
+/// Message of a retrieve that proved nothing was charged. The Stripe adapter no longer produces
+/// it for an empty search (the search index lags, see [`SEARCH_EMPTY_MESSAGE`]); the simulator
+/// still does.
 pub const NOT_CHARGED_MESSAGE: &str = "no charge found for this attempt";
+
+/// Message of a search that found no PaymentIntent for the attempt: not a proof of no charge.
+pub const SEARCH_EMPTY_MESSAGE: &str = "no PaymentIntent found by search for this attempt yet; \
+Stripe's search index lags (usually under a minute, longer during incidents), so this does not \
+prove that nothing was charged";
+
+/// Currencies Stripe handles with three decimals, whose amounts must be a multiple of 10
+/// (<https://docs.stripe.com/currencies#three-decimal>), upper case.
+pub const THREE_DECIMAL_CURRENCIES: &[&str] = &["BHD", "JOD", "KWD", "OMR", "TND"];
 
 /// `decline_code`/`code` values classed hard_decline (REFERENCE.md §1.4; the last group —
 /// number, expiry, CVC, ZIP, PIN — is customer-fixable with new card data but never retried).
@@ -185,6 +214,172 @@ fn pair(k: &str, v: impl Into<String>) -> (String, String) {
 
 fn meta_key(k: &str) -> String {
     format!("metadata[{k}]")
+}
+
+/// Classifies a Stripe answer to a call of operation `op`.
+pub type Parser = fn(Operation, &HttpResponse) -> ProviderResult;
+
+/// What the executor must do for one operation (a pure plan; the executor does the IO).
+#[derive(Debug, Clone)]
+pub enum Call {
+    /// Send `request` and classify the answer with `parse`.
+    Send {
+        /// The request.
+        request: HttpRequest,
+        /// Its parser ([`parse_response`] or [`parse_replay`]).
+        parse: Parser,
+    },
+    /// Send the metadata search `request` ([`parse_response`]); when it finds exactly one
+    /// PaymentIntent, `GET` that PaymentIntent and classify its current state (the indexed copy
+    /// may be stale).
+    SearchThenGet {
+        /// The search request.
+        request: HttpRequest,
+    },
+    /// Answer without calling Stripe (a request Stripe would reject, or that must not be sent).
+    Answer(ProviderResult),
+}
+
+impl Call {
+    /// The request that would be sent first, if any.
+    pub fn request(&self) -> Option<&HttpRequest> {
+        match self {
+            Call::Send { request, .. } | Call::SearchThenGet { request } => Some(request),
+            Call::Answer(_) => None,
+        }
+    }
+
+    /// The answer given without any call, if any.
+    pub fn answer(&self) -> Option<&ProviderResult> {
+        match self {
+            Call::Answer(r) => Some(r),
+            Call::Send { .. } | Call::SearchThenGet { .. } => None,
+        }
+    }
+}
+
+/// `Ok` when Stripe accepts `money`'s amount for its currency; otherwise the message of the
+/// `validation_error` to return without any call ([`amount_refused`]): three-decimal currencies
+/// ([`THREE_DECIMAL_CURRENCIES`]) need a multiple of 10
+/// (<https://docs.stripe.com/currencies#three-decimal>). Zero-decimal currencies need nothing:
+/// their minor unit is the unit and is sent as is.
+pub fn check_amount(money: &Money) -> Result<(), String> {
+    let code = money.currency.as_str();
+    if !THREE_DECIMAL_CURRENCIES.contains(&code) || money.amount_minor % 10 == 0 {
+        return Ok(());
+    }
+    let amount = money.amount_minor;
+    let down = amount - amount.rem_euclid(10);
+    Err(format!(
+        "amount {amount} {code} ({}) is not a multiple of 10: Stripe accepts three-decimal \
+         currencies (BHD, JOD, KWD, OMR, TND) only when the last decimal digit is 0 \
+         (https://docs.stripe.com/currencies#three-decimal); round to {down} or {}. Not sent.",
+        money.currency.format_minor(amount),
+        down + 10
+    ))
+}
+
+/// The `validation_error` (raw code `amount_not_multiple_of_10`, no HTTP status) for a
+/// [`check_amount`] refusal.
+pub fn amount_refused(message: String) -> ProviderResult {
+    let mut r = ProviderResult::new(OutcomeClass::ValidationError).with_message(message);
+    r.raw_code = Some("amount_not_multiple_of_10".to_owned());
+    r
+}
+
+/// The plan of an authorize: [`authorize_request`], or a `validation_error` without a call when
+/// [`check_amount`] refuses the amount.
+pub fn authorize_call(req: &AuthorizeRequest) -> Call {
+    match check_amount(&req.money) {
+        Ok(()) => Call::Send {
+            request: authorize_request(req),
+            parse: parse_response,
+        },
+        Err(m) => Call::Answer(amount_refused(m)),
+    }
+}
+
+/// The plan of a capture: [`capture_request`], or a `validation_error` without a call when a
+/// partial amount fails [`check_amount`].
+pub fn capture_call(req: &CaptureRequest) -> Call {
+    match req.amount.as_ref().map(check_amount) {
+        Some(Err(m)) => Call::Answer(amount_refused(m)),
+        Some(Ok(())) | None => Call::Send {
+            request: capture_request(req),
+            parse: parse_response,
+        },
+    }
+}
+
+/// The plan of a void: [`void_request`].
+pub fn void_call(req: &VoidRequest) -> Call {
+    Call::Send {
+        request: void_request(req),
+        parse: parse_response,
+    }
+}
+
+/// The plan of a refund: [`refund_request`], or a `validation_error` without a call when
+/// [`check_amount`] refuses the amount.
+pub fn refund_call(req: &RefundRequest) -> Call {
+    match check_amount(&req.money) {
+        Ok(()) => Call::Send {
+            request: refund_request(req),
+            parse: parse_response,
+        },
+        Err(m) => Call::Answer(amount_refused(m)),
+    }
+}
+
+/// The plan of a retrieve (module docs, "Reconciling an unknown authorize"):
+/// - a non-empty `provider_reference`: `GET /v1/payment_intents/{id}` ([`parse_response`]);
+/// - else `original`: replay it ([`authorize_request`] of the original, classified by
+///   [`parse_replay`]). Refused without a call (`unknown_outcome`) when its idempotency key is
+///   empty (Stripe would execute it as a new request) or differs from the retrieve's key. When
+///   [`check_amount`] refuses its amount the answer is that `validation_error`, without a call:
+///   Stripe rejects such a request before executing it, so the original charged nothing;
+/// - else the metadata search ([`Call::SearchThenGet`]).
+pub fn retrieve_call(req: &RetrieveRequest) -> Call {
+    if req
+        .provider_reference
+        .as_deref()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Call::Send {
+            request: retrieve_request(req),
+            parse: parse_response,
+        };
+    }
+    let Some(original) = &req.original else {
+        return Call::SearchThenGet {
+            request: retrieve_request(req),
+        };
+    };
+    if original.idempotency_key.trim().is_empty() {
+        return Call::Answer(
+            ProviderResult::new(OutcomeClass::UnknownOutcome).with_message(
+                "retrieve refused: the original authorize has no idempotency key, so replaying \
+                 it would create a new charge",
+            ),
+        );
+    }
+    if original.idempotency_key != req.idempotency_key {
+        return Call::Answer(
+            ProviderResult::new(OutcomeClass::UnknownOutcome).with_message(
+                "retrieve refused: the original authorize's idempotency key differs from the \
+                 retrieve's; nothing was sent",
+            ),
+        );
+    }
+    if let Err(m) = check_amount(&original.money) {
+        return Call::Answer(amount_refused(format!(
+            "the original authorize cannot have been accepted by Stripe, nothing was charged: {m}"
+        )));
+    }
+    Call::Send {
+        request: authorize_request(original),
+        parse: parse_replay,
+    }
 }
 
 /// `POST /v1/payment_intents` with `confirm=true` (create + authorize in one idempotent call).
@@ -281,7 +476,8 @@ pub fn search_query(idempotency_key: &str) -> String {
     format!("metadata['{META_ATTEMPT_ID}']:'{escaped}'")
 }
 
-/// `GET /v1/payment_intents/{id}` when the reference is known, else the metadata search.
+/// `GET /v1/payment_intents/{id}` when the reference is known, else the metadata search
+/// (`original` is not looked at: [`retrieve_call`] decides when to replay it instead).
 pub fn retrieve_request(req: &RetrieveRequest) -> HttpRequest {
     let path = match req.provider_reference.as_deref().filter(|r| !r.is_empty()) {
         Some(id) => format!("/v1/payment_intents/{}", encode_path_segment(id)),
@@ -394,6 +590,81 @@ pub fn parse_response(op: Operation, resp: &HttpResponse) -> ProviderResult {
         parse_error(op, resp)
     };
     r.http_status = Some(resp.status);
+    r
+}
+
+/// Classifies Stripe's answer to a **replayed** authorize (same body, same `Idempotency-Key`) as
+/// a retrieve result (contract on [`crate::Executor::retrieve`]). `op` is ignored.
+///
+/// The answer is first classified as an authorize ([`parse_response`]), then only answers that
+/// are the definitive outcome of the request carrying this key are kept; everything else is
+/// `unknown_outcome`:
+///
+/// | replayed answer | retrieve result | why |
+/// |---|---|---|
+/// | 2xx PI `succeeded` / `requires_capture` | approved (the `pi_…` of the one charge) | saved success, or the replay executed the never-arrived original exactly once |
+/// | 402 / card error, 2xx PI declined (`last_payment_error`), 2xx `requires_action` | that decline / needs_customer_action | the request's definitive answer; nothing charged |
+/// | 2xx PI `canceled` / `requires_payment_method` (no error) / `requires_confirmation`; 402 `processing_error` | provider_unavailable | an answer of the API itself: nothing charged |
+/// | 400 `invalid_request_error` (parameters), 404 | validation_error | Stripe rejects these parameters before executing (§1.2: not saved), the original too; nothing charged |
+/// | 400 `idempotency_error` | unknown_outcome | the replay differs from the original, which did arrive and may have charged |
+/// | 409 `idempotency_key_in_use` | unknown_outcome | the original is still in flight |
+/// | 500 (saved or not), 504, other 5xx | unknown_outcome | §1.2: a saved 500 can hide a charge |
+/// | 424, 502, 503 | unknown_outcome | the replay did not get through; says nothing about the original |
+/// | 429, `lock_timeout`, 401, 403, "Invalid API Key" | unknown_outcome | the replay was refused; says nothing about the original |
+/// | 2xx `processing`, unexpected objects, unreadable bodies | unknown_outcome | not final / not understood |
+/// | timeout, reset, refused (executor) | unknown_outcome | nothing learned |
+pub fn parse_replay(_op: Operation, resp: &HttpResponse) -> ProviderResult {
+    let mut r = parse_response(Operation::Authorize, resp);
+    let json = resp.json();
+    let error_type = json
+        .as_ref()
+        .and_then(|v| v.pointer("/error/type"))
+        .and_then(Value::as_str);
+    let from_api = resp.is_success() || resp.status == 402;
+    let definitive = match r.class {
+        OutcomeClass::Approved
+        | OutcomeClass::HardDecline
+        | OutcomeClass::SoftDecline
+        | OutcomeClass::NeedsCustomerAction => true,
+        OutcomeClass::ProviderUnavailable => from_api,
+        OutcomeClass::ValidationError => {
+            matches!(resp.status, 400 | 404) && error_type != Some("idempotency_error")
+        }
+        OutcomeClass::RateLimited
+        | OutcomeClass::AuthConfigError
+        | OutcomeClass::UnknownOutcome => false,
+    };
+    let replayed = resp
+        .header("idempotent-replayed")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let source = if replayed {
+        "Stripe returned the saved response of the original request"
+    } else {
+        "Stripe answered the replay itself"
+    };
+    if definitive {
+        if r.message.is_none() {
+            r.message = Some(format!(
+                "authorize replayed with its idempotency key: {source}"
+            ));
+        }
+        return r;
+    }
+    let why = match (resp.status, r.class) {
+        (409, _) => "the original request is still in flight at Stripe",
+        (500, _) => "Stripe answered 500, which may hide a charge",
+        (400, _) if error_type == Some("idempotency_error") => {
+            "the replay's parameters differ from the original's, which did reach Stripe"
+        }
+        (_, OutcomeClass::UnknownOutcome) => "the answer does not settle the outcome",
+        _ => "the replay was not executed, which says nothing about the original",
+    };
+    let detail = r.message.take().unwrap_or_default();
+    r.class = OutcomeClass::UnknownOutcome;
+    r.message = Some(format!(
+        "authorize replay answered HTTP {}: {why}; still unknown ({detail})",
+        resp.status
+    ));
     r
 }
 
@@ -546,9 +817,8 @@ fn classify_search(json: &Value) -> ProviderResult {
             .with_message("search result without a data list");
     };
     match data.as_slice() {
-        [] => {
-            ProviderResult::new(OutcomeClass::ProviderUnavailable).with_message(NOT_CHARGED_MESSAGE)
-        }
+        // The index lags: an empty result is not a proof of no charge.
+        [] => ProviderResult::new(OutcomeClass::UnknownOutcome).with_message(SEARCH_EMPTY_MESSAGE),
         [pi] => classify_payment_intent(Operation::Retrieve, pi),
         many => ProviderResult::new(OutcomeClass::UnknownOutcome).with_message(format!(
             "{} payment intents carry this attempt id; needs a human",
@@ -1029,10 +1299,11 @@ mod tests {
 
     #[test]
     fn search_results() {
+        // The index lags: an empty search is never "not charged".
         let empty = json!({"object": "search_result", "data": [], "has_more": false});
         let r = parse_response(Operation::Retrieve, &resp(200, empty));
-        assert_eq!(r.class, OutcomeClass::ProviderUnavailable);
-        assert_eq!(r.message.as_deref(), Some(NOT_CHARGED_MESSAGE));
+        assert_eq!(r.class, OutcomeClass::UnknownOutcome);
+        assert_eq!(r.message.as_deref(), Some(SEARCH_EMPTY_MESSAGE));
 
         let one = json!({"object": "search_result", "data": [{"object": "payment_intent", "id": "pi_9", "status": "succeeded"}]});
         let r = parse_response(Operation::Retrieve, &resp(200, one));

@@ -36,6 +36,7 @@ fn retrieve_by_key(key: &str) -> RetrieveRequest {
         provider_reference: None,
         idempotency_key: key.to_owned(),
         payment_id: format!("pay-{key}"),
+        original: None,
     }
 }
 
@@ -290,6 +291,7 @@ fn manual_capture_then_refunds() {
         provider_reference: Some(pi),
         idempotency_key: "a1".into(),
         payment_id: "p".into(),
+        original: None,
     });
     assert_eq!((got.class, got.captured), (Approved, true));
 }
@@ -347,9 +349,40 @@ fn unknown_references_and_attempts() {
         provider_reference: Some("sim_nope".into()),
         idempotency_key: "x".into(),
         payment_id: "p".into(),
+        original: None,
     });
     assert_eq!(
         r.class, UnknownOutcome,
         "a lookup that finds nothing by reference proves nothing"
+    );
+}
+
+#[test]
+fn retrieve_ignores_the_original_and_keeps_the_token_semantics() {
+    for (token, want) in [
+        ("sim_timeout_not_charged", ProviderUnavailable),
+        ("sim_timeout_charged", Approved),
+        ("sim_timeout_unknown", UnknownOutcome),
+        ("sim_approve", Approved),
+        ("sim_insufficient_funds", SoftDecline),
+    ] {
+        let sim = Simulator::new();
+        let original = auth("k", token, CaptureMode::Automatic);
+        sim.authorize(&original);
+        let mut req = retrieve_by_key("k");
+        let without = sim.retrieve(&req);
+        req.original = Some(original);
+        let with = sim.retrieve(&req);
+        assert_eq!(with.class, want, "{token}");
+        assert_eq!(with, without, "{token}: the original changes nothing");
+    }
+    // Never sent: the simulator remembers everything, so nothing was charged (and no replay).
+    let sim = Simulator::new();
+    let mut req = retrieve_by_key("never");
+    req.original = Some(auth("never", "sim_approve", CaptureMode::Automatic));
+    assert_eq!(sim.retrieve(&req).class, ProviderUnavailable);
+    assert_eq!(
+        sim.retrieve(&retrieve_by_key("never")).class,
+        ProviderUnavailable
     );
 }

@@ -182,6 +182,7 @@ fn retrieve_by_id_and_by_search() {
         provider_reference: Some("pi_3QfixtureA1b2C3d4".to_owned()),
         idempotency_key: KEY.to_owned(),
         payment_id: "pay_01".to_owned(),
+        original: None,
     });
     assert_eq!(
         (by_id.method, by_id.path.as_str()),
@@ -194,6 +195,7 @@ fn retrieve_by_id_and_by_search() {
         provider_reference: None,
         idempotency_key: KEY.to_owned(),
         payment_id: "pay_01".to_owned(),
+        original: None,
     });
     assert_eq!(search.method, Method::Get);
     assert_eq!(
@@ -222,5 +224,89 @@ fn references_cannot_change_the_path() {
     assert_eq!(
         req.path,
         "/v1/payment_intents/%2E%2E%2Frefunds%3Fx%3D1/capture"
+    );
+}
+
+#[test]
+fn three_decimal_amounts_are_refused_before_any_call() {
+    let kwd = |minor| Money::new(minor, Currency::parse("KWD").unwrap()).unwrap();
+    for code in ["BHD", "JOD", "KWD", "OMR", "TND"] {
+        let m = Money::new(1235, Currency::parse(code).unwrap()).unwrap();
+        let msg = stripe::check_amount(&m).unwrap_err();
+        assert!(msg.contains("multiple of 10"), "{code}");
+        let r = stripe::amount_refused(msg);
+        assert_eq!(r.class, routing::OutcomeClass::ValidationError, "{code}");
+        let ok = Money::new(1230, Currency::parse(code).unwrap()).unwrap();
+        assert!(stripe::check_amount(&ok).is_ok(), "{code}");
+    }
+    // Zero- and two-decimal currencies take any minor amount.
+    for code in ["JPY", "KRW", "USD", "EUR"] {
+        let m = Money::new(1235, Currency::parse(code).unwrap()).unwrap();
+        assert!(stripe::check_amount(&m).is_ok(), "{code}");
+    }
+
+    let mut a = authorize(CaptureMode::Manual);
+    a.money = kwd(1235);
+    assert!(stripe::authorize_call(&a).request().is_none());
+    a.money = kwd(1230);
+    let call = stripe::authorize_call(&a);
+    assert_eq!(
+        call.request().unwrap().form().unwrap()[..2],
+        pairs(&[("amount", "1230"), ("currency", "kwd")])[..]
+    );
+
+    let cap = |amount| CaptureRequest {
+        idempotency_key: "c".to_owned(),
+        provider_reference: "pi_1".to_owned(),
+        amount,
+    };
+    assert!(stripe::capture_call(&cap(Some(kwd(5)))).answer().is_some());
+    assert!(
+        stripe::capture_call(&cap(Some(kwd(10))))
+            .request()
+            .is_some()
+    );
+    assert!(stripe::capture_call(&cap(None)).request().is_some());
+    let rf = |minor| RefundRequest {
+        idempotency_key: "r".to_owned(),
+        provider_reference: "pi_1".to_owned(),
+        money: kwd(minor),
+        reason: None,
+    };
+    assert!(stripe::refund_call(&rf(1)).answer().is_some());
+    assert!(stripe::refund_call(&rf(20)).request().is_some());
+}
+
+#[test]
+fn retrieve_plans() {
+    let original = authorize(CaptureMode::Automatic);
+    let base = RetrieveRequest {
+        provider_reference: None,
+        idempotency_key: KEY.to_owned(),
+        payment_id: "pay_01".to_owned(),
+        original: None,
+    };
+    assert!(matches!(
+        stripe::retrieve_call(&base),
+        stripe::Call::SearchThenGet { .. }
+    ));
+    let with_original = RetrieveRequest {
+        original: Some(original.clone()),
+        ..base.clone()
+    };
+    let replay = stripe::retrieve_call(&with_original);
+    assert_eq!(
+        replay.request(),
+        Some(&stripe::authorize_request(&original)),
+        "the exact authorize request"
+    );
+    let by_ref = RetrieveRequest {
+        provider_reference: Some("pi_1".to_owned()),
+        ..with_original
+    };
+    let get = stripe::retrieve_call(&by_ref);
+    assert_eq!(
+        get.request().map(|r| (r.method, r.path.as_str())),
+        Some((Method::Get, "/v1/payment_intents/pi_1"))
     );
 }

@@ -21,9 +21,15 @@
 //! PaymentMethods (`pm_card_visa`, `pm_card_visa_chargeDeclinedInsufficientFunds`,
 //! `pm_card_threeDSecure2Required`, …; see [`stripe::cards`]). **Emulator extension:**
 //! `pm_card_doNotHonor` declines with `do_not_honor` (Stripe has no test card for it).
+//! Amounts are in the currency's minor unit (zero-decimal currencies such as `jpy`/`krw` as is).
+//! The three-decimal currencies `bhd`, `jod`, `kwd`, `omr`, `tnd` need amounts that are a multiple
+//! of 10 (<https://docs.stripe.com/currencies#three-decimal>); others get 400
+//! `invalid_request_error` with `param` `amount` (or `amount_to_capture` on a capture).
 //! `Idempotency-Key` follows Stripe's v1 rules: replay with `Idempotent-Replayed: true` (saved 500s
 //! included), `idempotency_error` (400) for other parameters, `idempotency_key_in_use` (409) while
-//! the first request is in flight. Every response carries `Request-Id: req_…`. Requests without
+//! the first request is in flight. As on Stripe, the response is saved once processing ends, so
+//! after a `hang: after` the key already replays the saved answer while the first request is
+//! still being held (only its HTTP answer is withheld). Every response carries `Request-Id: req_…`. Requests without
 //! `Stripe-Version` are accepted (and counted); they get the behaviour of the current version, so a
 //! confirming create needs `payment_method_types[]=card`, or
 //! `automatic_payment_methods[enabled]=true&automatic_payment_methods[allow_redirects]=never`, or a

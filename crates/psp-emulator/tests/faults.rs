@@ -157,6 +157,54 @@ async fn hang_after_processing_then_reconcile_by_search() {
 }
 
 #[tokio::test]
+async fn replay_after_hang_after_is_served_while_the_first_is_still_held() {
+    let env = start().await;
+    env.emu
+        .faults()
+        .set(
+            FaultSpec::for_key(KEY_A)
+                .hang(HangMode::After)
+                .hang_for(Duration::from_secs(30))
+                .hang_count(1),
+        )
+        .unwrap();
+    let form = card_payment("3100", "pm_card_visa", "automatic");
+    // The first request is processed, then held for 30 s; its client keeps waiting.
+    let first = tokio::spawn({
+        let req = env.post_req(KEY_A, "/v1/payment_intents", &form, Some("att_held"));
+        async move { req.send().await }
+    });
+    let t = Instant::now();
+    while env.emu.stripe_payment_intents(KEY_A).is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(5), "never processed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!first.is_finished(), "the first request is still held");
+
+    // Processing is over, so the key is no longer in flight: the replay gets the saved answer.
+    let replay = env
+        .post(KEY_A, "/v1/payment_intents", &form, Some("att_held"))
+        .await;
+    assert_eq!(replay.status, 200, "{}", replay.text);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.json["status"], "succeeded");
+    let pis = env.emu.stripe_payment_intents(KEY_A);
+    assert_eq!(pis.len(), 1);
+    assert_eq!(replay.json["id"], pis[0]["id"]);
+    assert!(
+        !first.is_finished(),
+        "the replay did not wait for the held answer"
+    );
+    let stats = &env.emu.stats().by_key[KEY_A];
+    assert_eq!(stats.by_outcome["hang_after"], 1);
+    assert_eq!(stats.by_outcome["idempotent_replay"], 1);
+    assert!(!stats.by_outcome.contains_key("idempotency_conflict"));
+    first.abort();
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn hang_before_processing_charges_nothing() {
     let env = start().await;
     env.emu

@@ -667,3 +667,93 @@ async fn search_by_metadata_and_list() {
     assert_eq!(list.json["has_more"], true);
     env.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn three_decimal_currencies_need_multiples_of_ten() {
+    let env = start().await;
+    for currency in ["bhd", "jod", "kwd", "omr", "tnd"] {
+        let mut form = card_payment("1235", "pm_card_visa", "automatic");
+        form[1] = ("currency", currency);
+        let r = env
+            .post(
+                KEY_A,
+                "/v1/payment_intents",
+                &form,
+                Some(&format!("k-{currency}")),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{currency}: {}", r.text);
+        assert_eq!(r.error_field("type"), "invalid_request_error");
+        assert_eq!(r.error_field("param"), "amount");
+        let msg = r.error_field("message").as_str().unwrap();
+        assert!(msg.contains("multiple of 10"), "{msg}");
+        assert!(msg.contains("1230 or 1240"), "{msg}");
+
+        // A 400 from validation is not saved: the same key with a valid amount goes through.
+        form[0] = ("amount", "1230");
+        let r = env
+            .post(
+                KEY_A,
+                "/v1/payment_intents",
+                &form,
+                Some(&format!("k-{currency}")),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{currency}: {}", r.text);
+        assert_eq!(r.header("idempotent-replayed"), None);
+        assert_eq!(r.json["amount"], 1230);
+        assert_eq!(r.json["currency"], currency);
+    }
+    assert_eq!(env.emu.stripe_payment_intents(KEY_A).len(), 5);
+
+    // Partial capture and refund amounts follow the same rule.
+    let mut form = card_payment("5000", "pm_card_visa", "manual");
+    form[1] = ("currency", "kwd");
+    let pi = env.post(KEY_A, "/v1/payment_intents", &form, None).await;
+    assert_eq!(pi.status, 200, "{}", pi.text);
+    let id = pi.json["id"].as_str().unwrap().to_owned();
+    let capture = format!("/v1/payment_intents/{id}/capture");
+    let bad = env
+        .post(KEY_A, &capture, &[("amount_to_capture", "4995")], None)
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(bad.error_field("param"), "amount_to_capture");
+    let ok = env
+        .post(KEY_A, &capture, &[("amount_to_capture", "4990")], None)
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let bad = env
+        .post(
+            KEY_A,
+            "/v1/refunds",
+            &[("payment_intent", id.as_str()), ("amount", "7")],
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(bad.error_field("param"), "amount");
+    let ok = env
+        .post(
+            KEY_A,
+            "/v1/refunds",
+            &[("payment_intent", id.as_str()), ("amount", "10")],
+            None,
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn zero_decimal_currencies_take_the_amount_as_is() {
+    let env = start().await;
+    for (currency, amount) in [("jpy", "500"), ("krw", "1235")] {
+        let mut form = card_payment(amount, "pm_card_visa", "automatic");
+        form[1] = ("currency", currency);
+        let r = env.post(KEY_A, "/v1/payment_intents", &form, None).await;
+        assert_eq!(r.status, 200, "{currency}: {}", r.text);
+        assert_eq!(r.json["amount"].to_string(), amount);
+        assert_eq!(r.json["amount_received"].to_string(), amount);
+    }
+    env.emu.shutdown().await;
+}

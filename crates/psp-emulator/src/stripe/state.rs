@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::cards::{self, Behavior, Decline};
 use super::model::{ApiError, PaymentIntent, PaymentMethod, Refund, Status, now_unix, rand_id};
-use super::params::{ConfirmParams, CreateParams, Op, RefundParams};
+use super::params::{ConfirmParams, CreateParams, Op, RefundParams, three_decimal_error};
 use super::search::Query;
 
 /// The API version assumed when a request sends no `Stripe-Version` (an account created today).
@@ -533,6 +533,11 @@ impl Data {
                 pi,
             ));
         }
+        if let Some(e) =
+            amount.and_then(|a| three_decimal_error(&ctx.rid, &pi.currency, a, "amount_to_capture"))
+        {
+            return Err(e);
+        }
         let amount = amount.unwrap_or(pi.amount_capturable);
         if amount > pi.amount_capturable {
             return Err(ApiError::invalid_request(
@@ -615,6 +620,12 @@ impl Data {
                 Some("charge_already_refunded"),
                 None,
             ));
+        }
+        if let Some(e) = p
+            .amount
+            .and_then(|a| three_decimal_error(&ctx.rid, &pi.currency, a, "amount"))
+        {
+            return Err(e);
         }
         let amount = p.amount.unwrap_or(remaining);
         if amount > remaining {
