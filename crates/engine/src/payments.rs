@@ -1423,7 +1423,10 @@ fn reconciliation_text(found: &ProviderResult) -> String {
                 .unwrap_or_default()
         ),
         OutcomeClass::ProviderUnavailable => "no charge found: safe to fall back".to_owned(),
-        OutcomeClass::UnknownOutcome => "still unknown after retrieve".to_owned(),
+        OutcomeClass::UnknownOutcome => format!(
+            "still unknown after retrieve{}",
+            found.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+        ),
         other @ (OutcomeClass::HardDecline
         | OutcomeClass::SoftDecline
         | OutcomeClass::NeedsCustomerAction

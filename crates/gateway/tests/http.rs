@@ -1,10 +1,12 @@
 //! The gateway over real HTTP on 127.0.0.1:0, against a real Postgres (fresh database per test)
 //! and the Stripe emulator.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use engine::payments::{Payments, RandomRolls, SystemClock};
 use providers::{Executor, ExecutorConfig};
-use routing::{Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Provider};
+use routing::{
+    Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Provider,
+};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -23,11 +25,23 @@ struct Env {
 /// Merchant with "Stripe US" (weight 100) and "Stripe EU" (weight 0, primary) on the emulator:
 /// the default route is always US then EU.
 async fn start(pool: PgPool) -> Env {
-    let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let merchant_id = Uuid::now_v7();
-    store::config::insert_merchant(&pool, merchant_id, "HTTP Test Merchant").await.unwrap();
+    store::config::insert_merchant(&pool, merchant_id, "HTTP Test Merchant")
+        .await
+        .unwrap();
     let key = format!("sk_sb_test_{}", Uuid::new_v4().simple());
-    store::config::insert_api_key(&pool, merchant_id, Mode::Test, &gateway::hash_api_key(&key), "sk_sb_test_").await.unwrap();
+    store::config::insert_api_key(
+        &pool,
+        merchant_id,
+        Mode::Test,
+        &gateway::hash_api_key(&key),
+        "sk_sb_test_",
+    )
+    .await
+    .unwrap();
     let mk = |name: &str, weight: u32, primary: bool| Connector {
         id: ConnectorId(Uuid::now_v7()),
         name: name.into(),
@@ -41,16 +55,52 @@ async fn start(pool: PgPool) -> Env {
         created_seq: 0,
     };
     let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
-    store::config::insert_connector(&pool, merchant_id, &mk("Stripe US", 100, false), &emulator.base_url(), &us_key, "t").await.unwrap();
-    store::config::insert_connector(&pool, merchant_id, &mk("Stripe EU", 0, true), &emulator.base_url(), "sk_test_eu_key", "t")
-        .await
-        .unwrap();
-    let executor = Executor::new(ExecutorConfig { connect_timeout: Duration::from_secs(1), read_timeout: Duration::from_millis(700) }).unwrap();
-    let payments = Payments::new(pool.clone(), executor, Arc::new(SystemClock), Arc::new(RandomRolls));
+    store::config::insert_connector(
+        &pool,
+        merchant_id,
+        &mk("Stripe US", 100, false),
+        &emulator.base_url(),
+        &us_key,
+        "t",
+    )
+    .await
+    .unwrap();
+    store::config::insert_connector(
+        &pool,
+        merchant_id,
+        &mk("Stripe EU", 0, true),
+        &emulator.base_url(),
+        "sk_test_eu_key",
+        "t",
+    )
+    .await
+    .unwrap();
+    let executor = Executor::new(ExecutorConfig {
+        connect_timeout: Duration::from_secs(1),
+        read_timeout: Duration::from_millis(700),
+    })
+    .unwrap();
+    let payments = Payments::new(
+        pool.clone(),
+        executor,
+        Arc::new(SystemClock),
+        Arc::new(RandomRolls),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(gateway::serve(listener, gateway::AppState::new(payments), std::future::pending()));
-    Env { url, key, us_key, emulator, client: reqwest::Client::new(), pool }
+    tokio::spawn(gateway::serve(
+        listener,
+        gateway::AppState::new(payments),
+        std::future::pending(),
+    ));
+    Env {
+        url,
+        key,
+        us_key,
+        emulator,
+        client: reqwest::Client::new(),
+        pool,
+    }
 }
 
 fn checkout(pm: &str) -> Value {
@@ -65,7 +115,11 @@ fn checkout(pm: &str) -> Value {
 
 impl Env {
     async fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut req = self.client.post(format!("{}{path}", self.url)).bearer_auth(&self.key).json(body);
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.key)
+            .json(body);
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }
@@ -74,7 +128,10 @@ impl Env {
         (status, r.json().await.unwrap_or(Value::Null))
     }
     async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&self.pool).await.unwrap()
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
     }
 }
 
@@ -86,17 +143,52 @@ async fn approve_capture_refund_over_http(pool: PgPool) {
     let (status, p) = env.post("/v1/payments", Some("k1"), &body).await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["status"], "authorized");
-    assert!(p["attempts"][0]["provider_reference"].as_str().unwrap().starts_with("pi_"));
+    assert!(
+        p["attempts"][0]["provider_reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("pi_")
+    );
     let id = p["id"].as_str().unwrap();
-    let (status, c) = env.post(&format!("/v1/payments/{id}/capture"), None, &json!({"amount": 1500})).await;
+    let (status, c) = env
+        .post(
+            &format!("/v1/payments/{id}/capture"),
+            None,
+            &json!({"amount": 1500}),
+        )
+        .await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["status"], "captured");
     assert_eq!(c["amount_captured"], 1500);
-    let (status, r) = env.post(&format!("/v1/payments/{id}/refunds"), Some("r1"), &json!({"amount": 500})).await;
+    let (status, r) = env
+        .post(
+            &format!("/v1/payments/{id}/refunds"),
+            Some("r1"),
+            &json!({"amount": 500}),
+        )
+        .await;
     assert_eq!(status, 200, "{r}");
-    let (status, missing) = env.post(&format!("/v1/payments/{id}/refunds"), None, &json!({"amount": 500})).await;
-    assert_eq!((status, missing["error"]["code"].as_str()), (400, Some("idempotency_key_required")));
-    let got: Value = env.client.get(format!("{}/v1/payments/{id}", env.url)).bearer_auth(&env.key).send().await.unwrap().json().await.unwrap();
+    let (status, missing) = env
+        .post(
+            &format!("/v1/payments/{id}/refunds"),
+            None,
+            &json!({"amount": 500}),
+        )
+        .await;
+    assert_eq!(
+        (status, missing["error"]["code"].as_str()),
+        (400, Some("idempotency_key_required"))
+    );
+    let got: Value = env
+        .client
+        .get(format!("{}/v1/payments/{id}", env.url))
+        .bearer_auth(&env.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(got["amount_refunded"], 500);
 }
 
@@ -105,9 +197,15 @@ async fn outage_on_the_first_connector_falls_back_to_the_second(pool: PgPool) {
     let env = start(pool).await;
     env.emulator
         .faults()
-        .set(psp_emulator::faults::FaultSpec::for_key(env.us_key.clone()).error_rate(1.0).error_status(503))
+        .set(
+            psp_emulator::faults::FaultSpec::for_key(env.us_key.clone())
+                .error_rate(1.0)
+                .error_status(503),
+        )
         .unwrap();
-    let (status, p) = env.post("/v1/payments", Some("k1"), &checkout("pm_card_visa")).await;
+    let (status, p) = env
+        .post("/v1/payments", Some("k1"), &checkout("pm_card_visa"))
+        .await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["status"], "captured");
     let attempts = p["attempts"].as_array().unwrap();
@@ -121,7 +219,13 @@ async fn outage_on_the_first_connector_falls_back_to_the_second(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn decline_does_not_fall_back(pool: PgPool) {
     let env = start(pool).await;
-    let (_, p) = env.post("/v1/payments", Some("k1"), &checkout("pm_card_visa_chargeDeclinedInsufficientFunds")).await;
+    let (_, p) = env
+        .post(
+            "/v1/payments",
+            Some("k1"),
+            &checkout("pm_card_visa_chargeDeclinedInsufficientFunds"),
+        )
+        .await;
     assert_eq!(p["status"], "failed");
     assert_eq!(p["attempts"].as_array().unwrap().len(), 1);
     assert_eq!(p["attempts"][0]["outcome"], "soft_decline");
@@ -133,13 +237,29 @@ async fn timeout_after_charge_is_reconciled_without_a_second_charge(pool: PgPool
     let env = start(pool).await;
     env.emulator
         .faults()
-        .set(psp_emulator::faults::FaultSpec::for_key(env.us_key.clone()).hang(psp_emulator::faults::HangMode::After))
+        .set(
+            psp_emulator::faults::FaultSpec::for_key(env.us_key.clone())
+                .hang(psp_emulator::faults::HangMode::After)
+                .hang_count(1),
+        )
         .unwrap();
-    let (status, p) = env.post("/v1/payments", Some("k1"), &checkout("pm_card_visa")).await;
+    let (status, p) = env
+        .post("/v1/payments", Some("k1"), &checkout("pm_card_visa"))
+        .await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["status"], "captured", "{p}");
-    assert_eq!(p["attempts"].as_array().unwrap().len(), 1, "no second charge: {p}");
-    assert!(p["attempts"][0]["reconciliation"].as_str().unwrap().contains("charge found"), "{p}");
+    assert_eq!(
+        p["attempts"].as_array().unwrap().len(),
+        1,
+        "no second charge: {p}"
+    );
+    assert!(
+        p["attempts"][0]["reconciliation"]
+            .as_str()
+            .unwrap()
+            .contains("charge found"),
+        "{p}"
+    );
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -153,19 +273,49 @@ async fn malformed_input_gets_4xx_with_a_code_and_writes_nothing(pool: PgPool) {
     overflow["amount"] = serde_json::from_str("123456789012345678901234567890").unwrap();
     let mut unknown = checkout("pm_card_visa");
     unknown["surprise"] = json!(true);
-    for (body, code) in [(bad_currency, "invalid_currency"), (negative, "invalid_amount"), (overflow, "invalid_amount"), (unknown, "invalid_body")] {
+    for (body, code) in [
+        (bad_currency, "invalid_currency"),
+        (negative, "invalid_amount"),
+        (overflow, "invalid_amount"),
+        (unknown, "invalid_body"),
+    ] {
         let (status, e) = env.post("/v1/payments", Some("k"), &body).await;
         assert_eq!(status, 400, "{e}");
         assert_eq!(e["error"]["code"], code, "{e}");
         assert!(e["error"]["message"].as_str().unwrap().len() > 5);
     }
-    let (status, e) = env.post("/v1/payments", None, &checkout("pm_card_visa")).await;
-    assert_eq!((status, e["error"]["code"].as_str()), (400, Some("idempotency_key_required")));
-    let r = env.client.post(format!("{}/v1/payments", env.url)).header("Idempotency-Key", "x").json(&checkout("pm_card_visa")).send().await.unwrap();
+    let (status, e) = env
+        .post("/v1/payments", None, &checkout("pm_card_visa"))
+        .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (400, Some("idempotency_key_required"))
+    );
+    let r = env
+        .client
+        .post(format!("{}/v1/payments", env.url))
+        .header("Idempotency-Key", "x")
+        .json(&checkout("pm_card_visa"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 401);
-    let r = env.client.post(format!("{}/v1/payments", env.url)).bearer_auth("sk_wrong").header("Idempotency-Key", "x").json(&checkout("pm_card_visa")).send().await.unwrap();
+    let r = env
+        .client
+        .post(format!("{}/v1/payments", env.url))
+        .bearer_auth("sk_wrong")
+        .header("Idempotency-Key", "x")
+        .json(&checkout("pm_card_visa"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 401);
-    let r = env.client.get(format!("{}/v1/nothing", env.url)).send().await.unwrap();
+    let r = env
+        .client
+        .get(format!("{}/v1/nothing", env.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 404);
     for table in ["payments", "attempts", "idempotency_keys", "payment_events"] {
         assert_eq!(env.count(table).await, 0, "{table}");
@@ -175,7 +325,9 @@ async fn malformed_input_gets_4xx_with_a_code_and_writes_nothing(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn idempotency_over_http(pool: PgPool) {
     let env = start(pool).await;
-    let (s1, p1) = env.post("/v1/payments", Some("same"), &checkout("pm_card_visa")).await;
+    let (s1, p1) = env
+        .post("/v1/payments", Some("same"), &checkout("pm_card_visa"))
+        .await;
     let r = env
         .client
         .post(format!("{}/v1/payments", env.url))
@@ -185,17 +337,38 @@ async fn idempotency_over_http(pool: PgPool) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(
+        r.headers()
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
     let p2: Value = r.json().await.unwrap();
     assert_eq!((s1, &p1), (200, &p2));
-    let (s3, e) = env.post("/v1/payments", Some("same"), &checkout("pm_card_mastercard")).await;
-    assert_eq!((s3, e["error"]["code"].as_str()), (409, Some("idempotency_key_reused")));
+    let (s3, e) = env
+        .post(
+            "/v1/payments",
+            Some("same"),
+            &checkout("pm_card_mastercard"),
+        )
+        .await;
+    assert_eq!(
+        (s3, e["error"]["code"].as_str()),
+        (409, Some("idempotency_key_reused"))
+    );
     // Concurrent duplicates: exactly one payment.
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let (client, url, key) = (env.client.clone(), env.url.clone(), env.key.clone());
         tasks.push(tokio::spawn(async move {
-            let r = client.post(format!("{url}/v1/payments")).bearer_auth(key).header("Idempotency-Key", "conc").json(&checkout("pm_card_visa")).send().await.unwrap();
+            let r = client
+                .post(format!("{url}/v1/payments"))
+                .bearer_auth(key)
+                .header("Idempotency-Key", "conc")
+                .json(&checkout("pm_card_visa"))
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }));
     }
@@ -216,10 +389,41 @@ async fn idempotency_over_http(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn explain_returns_the_route_without_storing(pool: PgPool) {
     let env = start(pool).await;
-    let (status, e) = env.post("/v1/routing/explain", None, &checkout("pm_card_visa")).await;
+    let (status, e) = env
+        .post("/v1/routing/explain", None, &checkout("pm_card_visa"))
+        .await;
     assert_eq!(status, 200, "{e}");
-    let names: Vec<&str> = e["path"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = e["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Stripe US", "Stripe EU"]);
     assert_eq!(e["trace"]["entries"].as_array().unwrap().len(), 2);
     assert_eq!(env.count("payments").await, 0);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn timeout_before_any_charge_replays_once_and_charges_once(pool: PgPool) {
+    let env = start(pool).await;
+    env.emulator
+        .faults()
+        .set(
+            psp_emulator::faults::FaultSpec::for_key(env.us_key.clone())
+                .hang(psp_emulator::faults::HangMode::Before)
+                .hang_count(1),
+        )
+        .unwrap();
+    let (status, p) = env
+        .post("/v1/payments", Some("k1"), &checkout("pm_card_visa"))
+        .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["status"], "captured", "{p}");
+    assert_eq!(p["attempts"].as_array().unwrap().len(), 1, "{p}");
+    assert_eq!(
+        env.emulator.stripe_payment_intents(&env.us_key).len(),
+        1,
+        "exactly one PaymentIntent"
+    );
 }
