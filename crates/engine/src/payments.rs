@@ -1425,7 +1425,11 @@ fn reconciliation_text(found: &ProviderResult) -> String {
         OutcomeClass::ProviderUnavailable => "no charge found: safe to fall back".to_owned(),
         OutcomeClass::UnknownOutcome => format!(
             "still unknown after retrieve{}",
-            found.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+            found
+                .message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
         ),
         other @ (OutcomeClass::HardDecline
         | OutcomeClass::SoftDecline

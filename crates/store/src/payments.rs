@@ -157,38 +157,6 @@ pub struct NewPayment {
     pub created_at: OffsetDateTime,
 }
 
-/// Inserts a payment.
-pub async fn insert_payment(conn: &mut PgConnection, p: &NewPayment) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO payments (merchant_id, id, mode, amount_minor, currency, country, method, card_brand,
-            capture_mode, merchant_reference, metadata, tokens, status, failure_code, failure_message,
-            policy_id, route_roll, route, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$19)",
-    )
-    .bind(p.merchant_id)
-    .bind(p.id)
-    .bind(&p.mode)
-    .bind(p.amount_minor)
-    .bind(&p.currency)
-    .bind(&p.country)
-    .bind(&p.method)
-    .bind(&p.card_brand)
-    .bind(&p.capture_mode)
-    .bind(&p.merchant_reference)
-    .bind(&p.metadata)
-    .bind(&p.tokens)
-    .bind(p.status.as_str())
-    .bind(&p.failure_code)
-    .bind(&p.failure_message)
-    .bind(p.policy_id)
-    .bind(p.route_roll)
-    .bind(&p.route)
-    .bind(p.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// A new attempt row, inserted `pending` before its provider call.
 #[derive(Debug, Clone)]
 pub struct NewAttempt {
@@ -208,27 +176,6 @@ pub struct NewAttempt {
     pub provider: String,
     /// Creation time.
     pub created_at: OffsetDateTime,
-}
-
-/// Inserts a pending attempt and bumps the payment's attempt count / last connector.
-pub async fn insert_attempt(conn: &mut PgConnection, a: &NewAttempt) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "WITH a AS (INSERT INTO attempts (merchant_id, id, payment_id, seq, connector_id, connector_name, provider, status, created_at)
-                    VALUES ($1,$2,$3,$4,$5,$6,$7,'pending',$8))
-         UPDATE payments SET attempt_count = $4, last_connector_id = $5, updated_at = $8
-         WHERE merchant_id = $1 AND id = $3",
-    )
-    .bind(a.merchant_id)
-    .bind(a.id)
-    .bind(a.payment_id)
-    .bind(a.seq)
-    .bind(a.connector_id)
-    .bind(&a.connector_name)
-    .bind(&a.provider)
-    .bind(a.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// The answer to an attempt's provider call, and the decision taken after it.
@@ -262,49 +209,6 @@ pub struct AttemptUpdate {
     pub next_step_detail: Option<String>,
     /// Reconciliation result.
     pub reconciliation: Option<String>,
-}
-
-/// Records an attempt's outcome. Guarded: returns false (nothing written) when the attempt is
-/// not in a state `update.status` may follow.
-pub async fn update_attempt(
-    conn: &mut PgConnection,
-    merchant_id: Uuid,
-    attempt_id: Uuid,
-    update: &AttemptUpdate,
-) -> Result<bool, sqlx::Error> {
-    let status = update.status.unwrap_or(AttemptStatus::Pending);
-    let allowed: Vec<&str> = AttemptStatus::allowed_from(status)
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    let n = sqlx::query(
-        "UPDATE attempts SET status = $3, outcome = $4, provider_reference = coalesce($5, provider_reference),
-            provider_status = $6, http_status = $7, raw_code = $8, decline_code = $9, message = $10,
-            requested_at = coalesce($11, requested_at), responded_at = $12, latency_ms = $13,
-            next_step = $14, next_step_detail = $15, reconciliation = coalesce($16, reconciliation)
-         WHERE merchant_id = $1 AND id = $2 AND status = ANY($17)",
-    )
-    .bind(merchant_id)
-    .bind(attempt_id)
-    .bind(status.as_str())
-    .bind(&update.outcome)
-    .bind(&update.provider_reference)
-    .bind(&update.provider_status)
-    .bind(update.http_status)
-    .bind(&update.raw_code)
-    .bind(&update.decline_code)
-    .bind(&update.message)
-    .bind(update.requested_at)
-    .bind(update.responded_at)
-    .bind(update.latency_ms)
-    .bind(&update.next_step)
-    .bind(&update.next_step_detail)
-    .bind(&update.reconciliation)
-    .bind(&allowed)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
 }
 
 /// A payment status change with its side fields.
