@@ -2,7 +2,8 @@
 //!
 //! Starts (or uses) Postgres, the Stripe emulator with 0 ms latency and the gateway on loopback,
 //! seeds a merchant, then sends `--payments N` (default 20000) approvals with `--concurrency C`
-//! (default 64) over HTTP and prints payments/s and latency quantiles. Every payment is durable
+//! (default 16) over HTTP, through a gateway pool of `--db-connections D` (default 8: on 2 cores more
+//! Postgres backends only contend) and prints payments/s and latency quantiles. Every payment is durable
 //! (two commits, synchronous_commit on) before its answer. Figures only: no thresholds.
 
 use anyhow::Context;
@@ -21,7 +22,8 @@ fn arg(name: &str, default: usize) -> usize {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let n = arg("--payments", 20_000);
-    let concurrency = arg("--concurrency", 64);
+    let concurrency = arg("--concurrency", 16);
+    let db_connections = u32::try_from(arg("--db-connections", 8)).unwrap_or(8);
     let db = demo::database::open().await?;
     println!("database: {}", db.description);
     let pool = store::connect(&db.url, 4)
@@ -31,7 +33,8 @@ async fn main() -> anyhow::Result<()> {
     let emulator = psp_emulator::spawn("127.0.0.1:0".parse()?).await?;
     let name = format!("Load Merchant {}", uuid::Uuid::now_v7());
     let seeded = demo::seed::seed(&pool, &name, &emulator.base_url()).await?;
-    let gateway = demo::stack::start_gateway(&db.url, 48, Duration::from_secs(10)).await?;
+    let gateway =
+        demo::stack::start_gateway(&db.url, db_connections, Duration::from_secs(10)).await?;
     let mut checkouts = demo::traffic::checkouts(n, 7, &uuid::Uuid::now_v7().simple().to_string());
     for c in &mut checkouts {
         // Approvals only: the figure is the durable happy path.
@@ -57,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let ok = report.by_http_status.get(&200).copied().unwrap_or(0);
     let secs = report.elapsed.as_secs_f64();
-    println!("payments sent:      {n} (concurrency {concurrency})");
+    println!("payments sent:      {n} (concurrency {concurrency}, gateway pool {db_connections})");
     println!(
         "HTTP answers:       {:?}, transport errors {}",
         report.by_http_status, report.transport_errors
