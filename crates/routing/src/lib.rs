@@ -15,7 +15,9 @@
 //!   [`decide_explained()`] also renders each trace entry's human text.
 //! - [`outcome`]: [`OutcomeClass`], the [`FallbackMatrix`] of DESIGN.md §5 and [`next_step`].
 //! - [`state`]: payment and attempt state machines that guard every status change.
+//! - [`circuit`]: the per-connector circuit breaker ([`Breaker`]), time passed in.
 
+pub mod circuit;
 pub mod connector;
 pub mod context;
 pub mod decide;
@@ -24,6 +26,9 @@ pub mod outcome;
 pub mod policy;
 pub mod state;
 
+pub use circuit::{
+    Breaker, CircuitSettings, Forced, Phase, SharedState, Transition, TransitionReason,
+};
 pub use connector::{
     Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Provider,
 };
