@@ -3,18 +3,32 @@ import type { AppInfo, CommandError } from "./bindings";
 import { toCommandError } from "./backend";
 import { useBackend } from "./context";
 import { ErrorBanner } from "./components/ErrorBanner";
+import type { PeriodKey } from "./types";
 import { Audit } from "./views/Audit";
+import { Charts } from "./views/Charts";
 import { Connectors } from "./views/Connectors";
+import { FallbackMatrixView, type MatrixDrill } from "./views/FallbackMatrix";
+import { Finance } from "./views/Finance";
 import { PaymentDetailView } from "./views/PaymentDetail";
-import { Payments, initialPaymentsState, type PaymentsState } from "./views/Payments";
+import { Payments, emptyFilters, initialPaymentsState, type PaymentsState } from "./views/Payments";
+import { Policies } from "./views/Policies";
 
-export type ViewName = "connectors" | "payments" | "audit";
+export type ViewName = "connectors" | "payments" | "matrix" | "charts" | "finance" | "policies" | "audit";
 
-const NAV: { view: ViewName; label: string; hint: string }[] = [
-  { view: "connectors", label: "Connectors", hint: "weights · circuits · health" },
-  { view: "payments", label: "Payments", hint: "search · attempts · trace" },
-  { view: "audit", label: "Audit", hint: "who changed what" },
+const NAV: { view: ViewName; label: string; hint: string; key: string }[] = [
+  { view: "payments", label: "Payments", hint: "search · timelines", key: "1" },
+  { view: "connectors", label: "Operators", hint: "live cards · drain · restore", key: "2" },
+  { view: "matrix", label: "Fallback matrix", hint: "outcome class × connector", key: "3" },
+  { view: "charts", label: "Success rates", hint: "charts · share · p95", key: "4" },
+  { view: "finance", label: "Finance", hint: "volume per account · CSV", key: "5" },
+  { view: "policies", label: "Policies", hint: "edit · simulate · publish", key: "6" },
+  { view: "audit", label: "Audit", hint: "who changed what", key: "7" },
 ];
+
+/** UTC `YYYY-MM-DD` of a timestamp (the Payments date filters). */
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
 
 type InfoState = { kind: "loading" } | { kind: "loaded"; info: AppInfo } | { kind: "failed"; error: CommandError };
 
@@ -59,6 +73,8 @@ export function App({ initialView = "connectors" }: { initialView?: ViewName }) 
   const [view, setView] = useState<ViewName>(initialView);
   const [paymentId, setPaymentId] = useState<string | null>(null);
   const [payments, setPayments] = useState<PaymentsState>(initialPaymentsState);
+  const [period, setPeriod] = useState<PeriodKey>("24h");
+  const [connectorNames, setConnectorNames] = useState<{ id: string; name: string }[]>([]);
 
   const loadInfo = useCallback(async () => {
     setInfoState({ kind: "loading" });
@@ -72,6 +88,40 @@ export function App({ initialView = "connectors" }: { initialView?: ViewName }) 
   useEffect(() => {
     void loadInfo();
   }, [loadInfo]);
+
+  const ready = infoState.kind === "loaded" && infoState.info.ready;
+  // Connector names for the search filter (best effort: the views report their own errors).
+  useEffect(() => {
+    if (!ready) return;
+    backend
+      .listConnectors()
+      .then((list) => setConnectorNames(list.map((c) => ({ id: c.id, name: c.name }))))
+      .catch(() => undefined);
+  }, [ready, backend]);
+
+  // Alt+1..7 switch views from anywhere.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!e.altKey) return;
+      const n = NAV.find((x) => x.key === e.key);
+      if (n !== undefined) {
+        e.preventDefault();
+        setView(n.view);
+        setPaymentId(null);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const drill = useCallback((d: MatrixDrill) => {
+    setPayments({
+      ...initialPaymentsState,
+      filters: { ...emptyFilters, outcome: d.outcome, connectorId: d.connector_id, from: utcDay(d.from_ms), to: utcDay(d.to_ms) },
+    });
+    setPaymentId(null);
+    setView("payments");
+  }, []);
 
   const info = infoState.kind === "loaded" ? infoState.info : null;
   const notReadyError: CommandError | null =
@@ -95,7 +145,15 @@ export function App({ initialView = "connectors" }: { initialView?: ViewName }) 
   } else if (view === "payments" && paymentId !== null) {
     content = <PaymentDetailView id={paymentId} onBack={closeDetail} />;
   } else if (view === "payments") {
-    content = <Payments state={payments} setState={setPayments} onOpen={setPaymentId} />;
+    content = <Payments state={payments} setState={setPayments} onOpen={setPaymentId} connectors={connectorNames} />;
+  } else if (view === "matrix") {
+    content = <FallbackMatrixView period={period} setPeriod={setPeriod} onDrill={drill} />;
+  } else if (view === "charts") {
+    content = <Charts period={period} setPeriod={setPeriod} />;
+  } else if (view === "finance") {
+    content = <Finance period={period} setPeriod={setPeriod} />;
+  } else if (view === "policies") {
+    content = <Policies />;
   } else if (view === "audit") {
     content = <Audit />;
   } else {
@@ -145,6 +203,7 @@ export function App({ initialView = "connectors" }: { initialView?: ViewName }) 
             aria-current={view === n.view ? "page" : undefined}
             data-testid={`nav-${n.view}`}
             onClick={() => go(n.view)}
+            title={`Alt+${n.key}`}
           >
             <span className="nav-label">{n.label}</span>
             <span className="nav-hint">{n.hint}</span>

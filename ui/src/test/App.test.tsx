@@ -66,7 +66,7 @@ describe("App", () => {
     await user.click(screen.getByTestId("back-to-payments"));
     expect(await screen.findByTestId("payment-row")).toBeInTheDocument();
     // The list was kept: no second search on return.
-    expect(backend.searchPayments).toHaveBeenCalledTimes(1);
+    expect(backend.searchPage).toHaveBeenCalledTimes(1);
 
     await user.click(screen.getByTestId("nav-audit"));
     const auditRow = await screen.findByTestId("audit-row");

@@ -62,6 +62,10 @@ describe("Connectors", () => {
 
     await user.type(within(eu).getByTestId("reason-input"), "INC-7 shift traffic");
     await user.click(within(eu).getByTestId("save-weight"));
+    // A confirmation step first: nothing is sent until it is confirmed.
+    expect(within(eu).getByTestId("confirm-weight")).toHaveTextContent("weight 30 → 10");
+    expect(backend.setConnectorWeight).not.toHaveBeenCalled();
+    await user.click(within(eu).getByTestId("save-weight"));
 
     expect(backend.setConnectorWeight).toHaveBeenCalledTimes(1);
     expect(backend.setConnectorWeight).toHaveBeenCalledWith({
@@ -86,6 +90,9 @@ describe("Connectors", () => {
     expect(backend.setConnectorWeight).not.toHaveBeenCalled();
     await user.type(within(primary).getByTestId("reason-input"), "incident");
     await user.click(within(primary).getByTestId("save-weight"));
+    expect(within(primary).getByTestId("confirm-weight")).toHaveTextContent("weight 70 → 0");
+    expect(backend.setConnectorWeight).not.toHaveBeenCalled();
+    await user.click(within(primary).getByTestId("save-weight"));
     expect(backend.setConnectorWeight).toHaveBeenCalledWith({
       connector_id: connectors[0]!.id,
       weight: 0,
@@ -105,10 +112,51 @@ describe("Connectors", () => {
     await user.click(within(eu).getByTestId("edit-weight"));
     await user.type(within(eu).getByTestId("reason-input"), "testing errors");
     await user.click(within(eu).getByTestId("save-weight"));
+    await user.click(within(eu).getByTestId("save-weight"));
     const banner = await within(eu).findByRole("alert");
     expect(banner).toHaveTextContent("weight must be between 0 and 1000");
     expect(within(banner).getByTestId("error-code")).toHaveTextContent("invalid_weight");
     expect(within(eu).getByTestId("weight-input")).toBeInTheDocument();
+  });
+
+  it("restores a drained connector to its weight before the drain, shows the audit entry on the card", async () => {
+    const user = userEvent.setup();
+    const backend = mockBackend();
+    renderWith(backend, <Connectors />);
+    const square = await card("Square Fallback");
+    // The fixture audit row drained Square Fallback from 20 to 0 with a reason.
+    expect(within(square).getByTestId("card-audit")).toHaveTextContent("weight: 20 → 0");
+    expect(within(square).getByTestId("card-audit")).toHaveTextContent("INC-42 Square 5xx");
+    await user.click(within(square).getByTestId("restore"));
+    expect(within(square).getByTestId("weight-input")).toHaveValue(20);
+    await user.type(within(square).getByTestId("reason-input"), "INC-42 resolved");
+    await user.click(within(square).getByTestId("save-weight"));
+    await user.click(within(square).getByTestId("save-weight"));
+    expect(backend.setConnectorWeight).toHaveBeenCalledWith({
+      connector_id: connectors[2]!.id,
+      weight: 20,
+      reason: "INC-42 resolved",
+    });
+  });
+
+  it("sends one OS notification per drop below the threshold", async () => {
+    const low: ConnectorView[] = connectors.map((c, i) =>
+      i === 1 ? { ...c, approval_rate_24h: 0.5, attempts_24h: 300, circuit: "closed" } : { ...c, circuit: "closed" },
+    );
+    const backend = mockBackend({ listConnectors: async () => low });
+    renderWith(backend, <Connectors />);
+    const eu = await card("Stripe EU Backup");
+    await waitFor(() => expect(backend.notify).toHaveBeenCalledTimes(1));
+    expect(backend.notify.mock.calls[0]![1]).toMatch(/Stripe EU Backup: approval rate 50.0% is below 80.0%/);
+    expect(within(eu).getByTestId("connector-alert")).toBeInTheDocument();
+    // Still low on the next refresh: no second notification.
+    await user_refresh();
+    expect(backend.notify).toHaveBeenCalledTimes(1);
+
+    async function user_refresh() {
+      await userEvent.setup().click(screen.getByText("Refresh"));
+      await waitFor(() => expect(backend.listConnectors.mock.calls.length).toBeGreaterThanOrEqual(2));
+    }
   });
 
   it("validates weight and reason", () => {

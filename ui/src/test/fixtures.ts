@@ -10,6 +10,7 @@ import type {
   PaymentDetail,
   PaymentSummary,
 } from "../bindings";
+import type { FallbackMatrix, FinanceRow, PolicyState, Simulation, SuccessChart } from "../types";
 
 export const appInfo: AppInfo = {
   ready: true,
@@ -200,6 +201,101 @@ export const audit: AuditEntry[] = [
   },
 ];
 
+const periodEnd = Date.UTC(2026, 10, 21, 12, 0, 0);
+
+export const matrix: FallbackMatrix = {
+  from_ms: periodEnd - 86_400_000,
+  to_ms: periodEnd,
+  classes: ["approved", "hard_decline", "provider_unavailable"],
+  connectors: connectors.map((c) => ({ id: c.id, name: c.name })),
+  cells: [
+    { class: "approved", connector_id: connectors[0]!.id, observed: 900, policy_action: "succeed", succeeded_elsewhere: 0 },
+    { class: "hard_decline", connector_id: connectors[0]!.id, observed: 40, policy_action: "stop", succeeded_elsewhere: 0 },
+    {
+      class: "provider_unavailable",
+      connector_id: connectors[0]!.id,
+      observed: 120,
+      policy_action: "fall_back",
+      succeeded_elsewhere: 111,
+    },
+  ],
+};
+
+export const chart: SuccessChart = {
+  svg: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+  definition: "approved / (approved + declined + failed) attempts; retries of one attempt counted once",
+  series: [
+    { connector_id: connectors[0]!.id, name: "Stripe US Primary", attempts: 1200, approval_rate: 0.91, traffic_share: 0.8, p95_latency_ms: 420 },
+    { connector_id: connectors[2]!.id, name: "Square Fallback", attempts: 300, approval_rate: 0.97, traffic_share: 0.2, p95_latency_ms: 380 },
+  ],
+  from_ms: periodEnd - 86_400_000,
+  to_ms: periodEnd,
+};
+
+export const finance: FinanceRow[] = [
+  {
+    connector_id: connectors[0]!.id,
+    connector_name: "Stripe US Primary",
+    currency: "USD",
+    count: 1200,
+    approved_count: 1100,
+    volume_minor: 5_312_550,
+    volume_display: "53125.50",
+    approval_rate: 0.9167,
+  },
+  {
+    connector_id: connectors[2]!.id,
+    connector_name: "Square Fallback",
+    currency: "USD",
+    count: 300,
+    approved_count: 290,
+    volume_minor: 1_200_000,
+    volume_display: "12000.00",
+    approval_rate: 0.9667,
+  },
+  {
+    connector_id: connectors[1]!.id,
+    connector_name: "Stripe EU Backup",
+    currency: "EUR",
+    count: 400,
+    approved_count: 380,
+    volume_minor: 2_000_000,
+    volume_display: "20000.00",
+    approval_rate: 0.95,
+  },
+];
+
+const publishedPolicy = {
+  rules: [{ name: "EUR to EU", conditions: [{ field: "currency", op: "eq", value: "EUR" }], action: { type: "path", connectors: [connectors[1]!.id] } }],
+  max_attempts: 3,
+};
+
+export const policyState: PolicyState = {
+  published_version: 3,
+  published_json: JSON.stringify(publishedPolicy, null, 2),
+  published_note: "initial",
+  draft_json: JSON.stringify(publishedPolicy, null, 2),
+  connectors: connectors.map((c) => ({ id: c.id, name: c.name })),
+};
+
+export const simulation: Simulation = {
+  days: 7,
+  payments: 2400,
+  shares: [
+    { connector_name: "Stripe US Primary", before: 0.7, after: 0.5 },
+    { connector_name: "Stripe EU Backup", before: 0.3, after: 0.5 },
+  ],
+  changed_count: 480,
+  changed: [
+    {
+      payment_id: "p1000000-0000-4000-8000-000000000000",
+      created_at_ms: periodEnd - 3_600_000,
+      old_path: ["Stripe US Primary"],
+      new_path: ["Stripe EU Backup"],
+    },
+  ],
+};
+
 export type MockBackend = { [K in keyof Backend]: Mock<Backend[K]> };
 
 /** A Backend whose every method is a vi.fn with happy defaults; override per test. */
@@ -217,5 +313,36 @@ export function mockBackend(overrides: Partial<Backend> = {}): MockBackend {
     searchPayments: vi.fn<Backend["searchPayments"]>(overrides.searchPayments ?? (async () => [summary])),
     getPayment: vi.fn<Backend["getPayment"]>(overrides.getPayment ?? (async () => detail)),
     auditLog: vi.fn<Backend["auditLog"]>(overrides.auditLog ?? (async () => audit)),
+    searchPage: vi.fn<Backend["searchPage"]>(overrides.searchPage ?? (async () => ({ rows: [summary], next: null }))),
+    fallbackMatrix: vi.fn<Backend["fallbackMatrix"]>(overrides.fallbackMatrix ?? (async () => matrix)),
+    successChart: vi.fn<Backend["successChart"]>(overrides.successChart ?? (async () => chart)),
+    exportChart: vi.fn<Backend["exportChart"]>(
+      overrides.exportChart ?? (async (_p, format) => `/home/ana/Downloads/switchboard-success-24h.${format}`),
+    ),
+    finance: vi.fn<Backend["finance"]>(overrides.finance ?? (async () => finance)),
+    startFinanceExport: vi.fn<Backend["startFinanceExport"]>(
+      overrides.startFinanceExport ??
+        (async () => ({ job_id: "job-1", done_rows: 0, total_rows: 3000, finished: false, path: null, error: null })),
+    ),
+    exportStatus: vi.fn<Backend["exportStatus"]>(
+      overrides.exportStatus ??
+        (async () => ({
+          job_id: "job-1",
+          done_rows: 3000,
+          total_rows: 3000,
+          finished: true,
+          path: "/home/ana/Downloads/finance-24h.csv",
+          error: null,
+        })),
+    ),
+    policyState: vi.fn<Backend["policyState"]>(overrides.policyState ?? (async () => policyState)),
+    validatePolicy: vi.fn<Backend["validatePolicy"]>(overrides.validatePolicy ?? (async () => [])),
+    simulatePolicy: vi.fn<Backend["simulatePolicy"]>(overrides.simulatePolicy ?? (async () => simulation)),
+    publishPolicy: vi.fn<Backend["publishPolicy"]>(
+      overrides.publishPolicy ??
+        (async (json, note) => ({ ...policyState, published_version: 4, published_json: json, draft_json: json, published_note: note })),
+    ),
+    explainRoute: vi.fn<Backend["explainRoute"]>(overrides.explainRoute ?? (async () => detail.route)),
+    notify: vi.fn<Backend["notify"]>(overrides.notify ?? (async () => undefined)),
   };
 }

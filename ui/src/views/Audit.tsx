@@ -60,11 +60,42 @@ export function changeSummary(before: string, after: string): string[] {
   return changed.map((k) => `${k}: ${show(b[k])} → ${show(a[k])}`);
 }
 
+/** Audit filters (applied to the latest `limit` entries). Empty = any. */
+export interface AuditFilters {
+  actor: string;
+  entity: string;
+  text: string;
+  from: string;
+  to: string;
+}
+
+/** Entries matching the filters: actor/text are case-insensitive substrings, dates are UTC days. */
+export function filterAudit(entries: AuditEntry[], f: AuditFilters): AuditEntry[] {
+  const actor = f.actor.trim().toLowerCase();
+  const text = f.text.trim().toLowerCase();
+  const from = f.from === "" ? null : Date.parse(`${f.from}T00:00:00Z`);
+  const to = f.to === "" ? null : Date.parse(`${f.to}T00:00:00Z`) + 86_400_000 - 1;
+  return entries.filter(
+    (e) =>
+      (actor === "" || e.actor.toLowerCase().includes(actor)) &&
+      (f.entity === "" || e.entity === f.entity) &&
+      (text === "" || `${e.reason} ${e.action} ${e.entity_id} ${e.before} ${e.after}`.toLowerCase().includes(text)) &&
+      (from === null || Number.isNaN(from) || e.at_ms >= from) &&
+      (to === null || Number.isNaN(to) || e.at_ms <= to),
+  );
+}
+
+const NO_FILTERS: AuditFilters = { actor: "", entity: "", text: "", from: "", to: "" };
+
 export function Audit() {
   const backend = useBackend();
   const [limit, setLimit] = useState(100);
   const [entries, setEntries] = useState<AuditEntry[] | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
+  const [filters, setFilters] = useState<AuditFilters>(NO_FILTERS);
+  const setF = (patch: Partial<AuditFilters>) => setFilters((f) => ({ ...f, ...patch }));
+  const entities = [...new Set((entries ?? []).map((e) => e.entity))].sort();
+  const shown = entries === null ? null : filterAudit(entries, filters);
 
   const load = useCallback(async () => {
     try {
@@ -100,10 +131,53 @@ export function Audit() {
           </button>
         </div>
       </div>
+      <div className="search-form" data-testid="audit-filters">
+        <input
+          aria-label="Actor"
+          data-testid="audit-actor"
+          placeholder="actor (who)"
+          value={filters.actor}
+          onChange={(e) => setF({ actor: e.target.value })}
+        />
+        <select
+          aria-label="Entity"
+          data-testid="audit-entity"
+          value={filters.entity}
+          onChange={(e) => setF({ entity: e.target.value })}
+        >
+          <option value="">weights, policies, connectors, credentials…</option>
+          {entities.map((x) => (
+            <option key={x} value={x}>
+              {x}
+            </option>
+          ))}
+        </select>
+        <input
+          aria-label="Text"
+          className="search-input"
+          data-testid="audit-text"
+          placeholder="reason, action, id or changed value"
+          value={filters.text}
+          onChange={(e) => setF({ text: e.target.value })}
+        />
+        <input aria-label="From (UTC date)" type="date" value={filters.from} onChange={(e) => setF({ from: e.target.value })} />
+        <input aria-label="To (UTC date)" type="date" value={filters.to} onChange={(e) => setF({ to: e.target.value })} />
+        <button type="button" className="btn btn-ghost" onClick={() => setFilters(NO_FILTERS)}>
+          Clear
+        </button>
+        {entries !== null && shown !== null && (
+          <span className="muted" data-testid="audit-count">
+            {shown.length} of {entries.length}
+          </span>
+        )}
+      </div>
       {error !== null && <ErrorBanner error={error} title="Could not load the audit log:" onRetry={() => void load()} />}
       {entries === null && error === null && <div className="placeholder">Loading audit log…</div>}
       {entries !== null && entries.length === 0 && <div className="placeholder">No audit entries yet.</div>}
-      {entries !== null && entries.length > 0 && (
+      {shown !== null && entries !== null && entries.length > 0 && shown.length === 0 && (
+        <div className="placeholder">No entry matches these filters.</div>
+      )}
+      {shown !== null && shown.length > 0 && (
         <div className="panel panel-flush">
           <table className="table" data-testid="audit-table">
             <thead>
@@ -117,7 +191,7 @@ export function Audit() {
               </tr>
             </thead>
             <tbody>
-              {entries.map((e) => (
+              {shown.map((e) => (
                 <tr key={e.id} data-testid="audit-row">
                   <td className="mono">{formatUtc(e.at_ms)}</td>
                   <td className="truncate" title={e.actor}>

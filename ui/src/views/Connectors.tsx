@@ -1,15 +1,43 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { CommandError, ConnectorView } from "../bindings";
+import type { AuditEntry, CommandError, ConnectorView } from "../bindings";
 import { toCommandError } from "../backend";
 import { useBackend } from "../context";
 import { Badge, CircuitBadge } from "../components/Badge";
 import { ErrorBanner } from "../components/ErrorBanner";
-import { formatClock, formatCount, formatLatency, formatRate, humanize } from "../format";
+import { formatClock, formatCount, formatLatency, formatRate, formatUtc, humanize } from "../format";
+import { changeSummary } from "./Audit";
 
 /** How often the cards refresh themselves. */
 export const REFRESH_MS = 5000;
 export const MAX_WEIGHT = 1000;
 export const MIN_REASON = 3;
+/** Default alert threshold: a connector whose 24 h approval rate falls below it raises an OS notification. */
+export const DEFAULT_APPROVAL_THRESHOLD = 0.8;
+/** Audit rows read with each refresh (the cards show the latest one of their connector). */
+const AUDIT_WINDOW = 200;
+
+/** Why a connector is unhealthy, or null. Health: circuit open or disabled; approval below threshold. */
+export function alertReason(c: ConnectorView, threshold: number): string | null {
+  if (c.circuit === "open") return `${c.name}: circuit open (provider failing)`;
+  if (c.approval_rate_24h !== null && c.attempts_24h >= 20 && c.approval_rate_24h < threshold)
+    return `${c.name}: approval rate ${formatRate(c.approval_rate_24h)} is below ${formatRate(threshold)}`;
+  return null;
+}
+
+/** The weight a drained connector had before its last drain (from the audit log), if known. */
+export function weightBeforeDrain(entries: AuditEntry[], connectorId: string): number | null {
+  for (const e of entries) {
+    if (e.entity !== "connector" || e.entity_id !== connectorId || e.action !== "set_weight") continue;
+    try {
+      const before = JSON.parse(e.before) as { weight?: unknown };
+      const after = JSON.parse(e.after) as { weight?: unknown };
+      if (after.weight === 0 && typeof before.weight === "number" && before.weight > 0) return before.weight;
+    } catch {
+      continue;
+    }
+  }
+  return null;
+}
 
 /** Client-side checks before calling the engine (which checks again). */
 export function validateWeightForm(weight: string, reason: string): string | null {
@@ -31,19 +59,27 @@ function trafficShare(c: ConnectorView, all: ConnectorView[]): number | null {
   return total > 0 ? c.weight / total : null;
 }
 
+type FormMode = "edit" | "drain" | "restore";
+
 function WeightForm({
   connector,
-  drain,
+  mode,
+  restoreTo,
   onDone,
   onCancel,
 }: {
   connector: ConnectorView;
-  drain: boolean;
+  mode: FormMode;
+  restoreTo: number | null;
   onDone: (updated: ConnectorView) => void;
   onCancel: () => void;
 }) {
   const backend = useBackend();
-  const [weight, setWeight] = useState(drain ? "0" : String(connector.weight));
+  const drain = mode === "drain";
+  const [weight, setWeight] = useState(
+    drain ? "0" : mode === "restore" ? String(restoreTo ?? "") : String(connector.weight),
+  );
+  const [confirming, setConfirming] = useState(false);
   const [reason, setReason] = useState("");
   const [invalid, setInvalid] = useState<string | null>(null);
   const [serverError, setServerError] = useState<CommandError | null>(null);
@@ -55,6 +91,10 @@ function WeightForm({
     const problem = validateWeightForm(weight, reason);
     setInvalid(problem);
     if (problem !== null) return;
+    if (!confirming) {
+      setConfirming(true);
+      return;
+    }
     setSaving(true);
     try {
       const updated = await backend.setConnectorWeight({
@@ -65,6 +105,7 @@ function WeightForm({
       onDone(updated);
     } catch (err) {
       setServerError(toCommandError(err));
+      setConfirming(false);
     } finally {
       setSaving(false);
     }
@@ -73,7 +114,11 @@ function WeightForm({
   return (
     <form className="weight-form" onSubmit={(e) => void submit(e)} noValidate>
       <div className="form-title">
-        {drain ? `Drain ${connector.name}: weight → 0` : `Edit weight of ${connector.name}`}
+        {drain
+          ? `Drain ${connector.name}: weight → 0`
+          : mode === "restore"
+            ? `Restore ${connector.name}${restoreTo !== null ? ` to its weight before the drain (${restoreTo})` : ""}`
+            : `Edit weight of ${connector.name}`}
       </div>
       <label className="field">
         <span>New weight (0–{MAX_WEIGHT})</span>
@@ -84,8 +129,12 @@ function WeightForm({
           step={1}
           value={weight}
           data-testid="weight-input"
-          onChange={(e) => setWeight(e.target.value)}
-          autoFocus={!drain}
+          onChange={(e) => {
+            setWeight(e.target.value);
+            setConfirming(false);
+          }}
+          readOnly={drain}
+          autoFocus={mode === "edit"}
         />
       </label>
       <label className="field">
@@ -95,8 +144,11 @@ function WeightForm({
           value={reason}
           data-testid="reason-input"
           placeholder="e.g. INC-1234: elevated 5xx from Stripe US"
-          onChange={(e) => setReason(e.target.value)}
-          autoFocus={drain}
+          onChange={(e) => {
+            setReason(e.target.value);
+            setConfirming(false);
+          }}
+          autoFocus={mode !== "edit"}
           maxLength={500}
         />
       </label>
@@ -106,9 +158,15 @@ function WeightForm({
         </div>
       )}
       {serverError !== null && <ErrorBanner error={serverError} title="Not saved:" />}
+      {confirming && (
+        <div className="confirm" data-testid="confirm-weight">
+          Set <strong>{connector.name}</strong> weight {connector.weight} → <strong>{weight.trim()}</strong>
+          {drain ? " (no new traffic)" : ""}? Reason: “{reason.trim()}”
+        </div>
+      )}
       <div className="form-actions">
         <button type="submit" className="btn btn-primary" data-testid="save-weight" disabled={saving}>
-          {saving ? "Saving…" : drain ? "Drain" : "Save"}
+          {saving ? "Saving…" : confirming ? "Confirm" : drain ? "Drain…" : mode === "restore" ? "Restore…" : "Save…"}
         </button>
         <button type="button" className="btn btn-ghost" onClick={onCancel} disabled={saving}>
           Cancel
@@ -122,14 +180,20 @@ function ConnectorCard({
   connector,
   all,
   flash,
+  lastAudit,
+  restoreTo,
+  alert,
   onSaved,
 }: {
   connector: ConnectorView;
   all: ConnectorView[];
   flash: string | null;
+  lastAudit: AuditEntry | null;
+  restoreTo: number | null;
+  alert: string | null;
   onSaved: (updated: ConnectorView) => void;
 }) {
-  const [editing, setEditing] = useState<null | "edit" | "drain">(null);
+  const [editing, setEditing] = useState<null | FormMode>(null);
   const c = connector;
   const share = trafficShare(c, all);
   const drained = c.status === "active" && c.weight === 0 && !c.is_primary;
@@ -184,9 +248,21 @@ function ConnectorCard({
           <span className="metric-value">{formatLatency(c.p95_latency_ms)}</span>
         </div>
       </div>
+      {alert !== null && (
+        <div className="card-alert" data-testid="connector-alert">
+          ⚠ {alert}
+        </div>
+      )}
       {flash !== null && (
         <div className="flash" role="status">
           {flash}
+        </div>
+      )}
+      {lastAudit !== null && (
+        <div className="card-audit" data-testid="card-audit">
+          <span className="kv-label">Last change</span>{" "}
+          <span className="mono">{formatUtc(lastAudit.at_ms)}</span> · {lastAudit.actor} ·{" "}
+          {changeSummary(lastAudit.before, lastAudit.after).join(", ")} · “{lastAudit.reason}”
         </div>
       )}
       {editing === null ? (
@@ -194,21 +270,34 @@ function ConnectorCard({
           <button type="button" className="btn" data-testid="edit-weight" onClick={() => setEditing("edit")}>
             Edit weight
           </button>
-          <button
-            type="button"
-            className="btn btn-warn"
-            data-testid="drain"
-            onClick={() => setEditing("drain")}
-            disabled={c.weight === 0}
-            title={c.weight === 0 ? "already drained" : "set weight to 0"}
-          >
-            Drain
-          </button>
+          {c.weight === 0 && !c.is_primary ? (
+            <button
+              type="button"
+              className="btn btn-good"
+              data-testid="restore"
+              onClick={() => setEditing("restore")}
+              title={restoreTo !== null ? `back to weight ${restoreTo}` : "choose a weight"}
+            >
+              Restore
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="btn btn-warn"
+              data-testid="drain"
+              onClick={() => setEditing("drain")}
+              disabled={c.weight === 0}
+              title={c.weight === 0 ? "already drained" : "set weight to 0"}
+            >
+              Drain
+            </button>
+          )}
         </div>
       ) : (
         <WeightForm
           connector={c}
-          drain={editing === "drain"}
+          mode={editing}
+          restoreTo={restoreTo}
           onCancel={() => setEditing(null)}
           onDone={(updated) => {
             setEditing(null);
@@ -226,16 +315,31 @@ export function Connectors() {
   const [error, setError] = useState<CommandError | null>(null);
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
   const [flash, setFlash] = useState<{ id: string; text: string } | null>(null);
+  const [audit, setAudit] = useState<AuditEntry[]>([]);
+  const [threshold, setThreshold] = useState(DEFAULT_APPROVAL_THRESHOLD);
   const inFlight = useRef(false);
+  /** Connectors already notified about (until they recover): one notification per drop. */
+  const alerted = useRef(new Set<string>());
+  const thresholdRef = useRef(threshold);
+  thresholdRef.current = threshold;
 
   const refresh = useCallback(async () => {
     if (inFlight.current) return;
     inFlight.current = true;
     try {
-      const list = await backend.listConnectors();
+      const [list, entries] = await Promise.all([backend.listConnectors(), backend.auditLog(AUDIT_WINDOW)]);
       setConnectors(list);
+      setAudit(entries);
       setError(null);
       setUpdatedAt(Date.now());
+      for (const c of list) {
+        const why = alertReason(c, thresholdRef.current);
+        if (why === null) alerted.current.delete(c.id);
+        else if (!alerted.current.has(c.id)) {
+          alerted.current.add(c.id);
+          backend.notify("Switchboard: connector below threshold", why).catch(() => undefined);
+        }
+      }
     } catch (e) {
       setError(toCommandError(e));
     } finally {
@@ -267,13 +371,25 @@ export function Connectors() {
   return (
     <section className="view">
       <div className="view-head">
-        <h2>Connectors</h2>
+        <h2>Operators · connectors</h2>
         <div className="view-meta">
           {connectors !== null && (
             <span>
               {connectors.length} connectors · {drained} drained · {degraded} with circuit not closed
             </span>
           )}
+          <label className="muted threshold">
+            alert below{" "}
+            <input
+              type="number"
+              min={0}
+              max={100}
+              data-testid="alert-threshold"
+              value={Math.round(threshold * 100)}
+              onChange={(e) => setThreshold(Math.max(0, Math.min(100, Number(e.target.value))) / 100)}
+            />
+            %
+          </label>
           <span className="muted">
             auto-refresh {REFRESH_MS / 1000} s{updatedAt !== null ? ` · updated ${formatClock(updatedAt)} UTC` : ""}
           </span>
@@ -301,6 +417,9 @@ export function Connectors() {
               connector={c}
               all={connectors}
               flash={flash !== null && flash.id === c.id ? flash.text : null}
+              lastAudit={audit.find((e) => e.entity === "connector" && e.entity_id === c.id) ?? null}
+              restoreTo={weightBeforeDrain(audit, c.id)}
+              alert={alertReason(c, threshold)}
               onSaved={onSaved}
             />
           ))}

@@ -1,32 +1,96 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { CommandError, PaymentStatus, PaymentSummary } from "../bindings";
+import type { CommandError, OutcomeClass, PaymentStatus, PaymentSummary } from "../bindings";
+import type { PaymentQuery } from "../types";
 import { toCommandError } from "../backend";
 import { useBackend } from "../context";
 import { PaymentStatusBadge } from "../components/Badge";
 import { ErrorBanner } from "../components/ErrorBanner";
-import { PAYMENT_STATUSES, STATUS_LABELS, formatUtc, shortId } from "../format";
+import { OUTCOME_LABELS, PAYMENT_STATUSES, STATUS_LABELS, formatCount, formatUtc, shortId } from "../format";
 
-export const SEARCH_LIMIT = 500;
+export const PAGE_SIZE = 200;
 const ROW_HEIGHT = 32;
+/** Fetch the next page when the viewport is this close (rows) to the end of what is loaded. */
+const PREFETCH_ROWS = 40;
+
+/** The search filters (all optional; empty = latest payments). */
+export interface PaymentFilters {
+  text: string;
+  /** Amount in minor units, as typed. */
+  amount: string;
+  currency: string;
+  /** `YYYY-MM-DD` (UTC), inclusive. */
+  from: string;
+  to: string;
+  status: PaymentStatus | null;
+  connectorId: string | null;
+  outcome: OutcomeClass | null;
+}
+
+export const emptyFilters: PaymentFilters = {
+  text: "",
+  amount: "",
+  currency: "",
+  from: "",
+  to: "",
+  status: null,
+  connectorId: null,
+  outcome: null,
+};
 
 /** What the Payments view keeps while the user looks at a payment (owned by App). */
 export interface PaymentsState {
-  query: string;
-  status: PaymentStatus | null;
+  filters: PaymentFilters;
   results: PaymentSummary[] | null;
+  /** Keyset cursor of the next page; null when everything is loaded. */
+  next: string | null;
   selected: number;
   /** Scroll position of the list, restored on return. */
   scrollTop: number;
 }
 
 export const initialPaymentsState: PaymentsState = {
-  query: "",
-  status: null,
+  filters: emptyFilters,
   results: null,
+  next: null,
   selected: 0,
   scrollTop: 0,
 };
+
+const DAY_MS = 86_400_000;
+
+/** Filters -> the backend query; `Err` is a sentence for the form. */
+export function toQuery(
+  f: PaymentFilters,
+  after: string | null,
+): { ok: true; query: PaymentQuery } | { ok: false; error: string } {
+  const amount = f.amount.trim();
+  if (amount !== "" && !/^\d{1,15}$/.test(amount))
+    return { ok: false, error: "Amount is a whole number of minor units (e.g. 4250 for 42.50 USD)." };
+  const currency = f.currency.trim().toUpperCase();
+  if (currency !== "" && !/^[A-Z]{3}$/.test(currency)) return { ok: false, error: "Currency is an ISO 4217 code (e.g. EUR)." };
+  const day = (s: string) => (s.trim() === "" ? null : Date.parse(`${s.trim()}T00:00:00Z`));
+  const from = day(f.from);
+  const to = day(f.to);
+  if ((from !== null && Number.isNaN(from)) || (to !== null && Number.isNaN(to)))
+    return { ok: false, error: "Dates are YYYY-MM-DD (UTC)." };
+  if (from !== null && to !== null && from > to) return { ok: false, error: "The start date is after the end date." };
+  return {
+    ok: true,
+    query: {
+      text: f.text.trim(),
+      amount_minor: amount === "" ? null : Number(amount),
+      currency: currency === "" ? null : currency,
+      from_ms: from,
+      to_ms: to === null ? null : to + DAY_MS - 1,
+      status: f.status,
+      connector_id: f.connectorId,
+      outcome: f.outcome,
+      after,
+      limit: PAGE_SIZE,
+    },
+  };
+}
 
 function isTyping(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -37,24 +101,36 @@ export function Payments({
   state,
   setState,
   onOpen,
+  connectors,
 }: {
   state: PaymentsState;
   setState: React.Dispatch<React.SetStateAction<PaymentsState>>;
   onOpen: (id: string) => void;
+  connectors: { id: string; name: string }[];
 }) {
   const backend = useBackend();
   const [error, setError] = useState<CommandError | null>(null);
+  const [invalid, setInvalid] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  const loadingMore = useRef(false);
   const searchRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLDivElement>(null);
   const results = state.results;
+  const f = state.filters;
+  const setF = (patch: Partial<PaymentFilters>) => setState((s) => ({ ...s, filters: { ...s.filters, ...patch } }));
 
   const search = useCallback(
-    async (query: string, status: PaymentStatus | null) => {
+    async (filters: PaymentFilters) => {
+      const q = toQuery(filters, null);
+      if (!q.ok) {
+        setInvalid(q.error);
+        return;
+      }
+      setInvalid(null);
       setLoading(true);
       try {
-        const rows = await backend.searchPayments({ query: query.trim(), status, limit: SEARCH_LIMIT });
-        setState((s) => ({ ...s, results: rows, selected: 0, scrollTop: 0 }));
+        const page = await backend.searchPage(q.query);
+        setState((s) => ({ ...s, results: page.rows, next: page.next, selected: 0, scrollTop: 0 }));
         setError(null);
         listRef.current?.scrollTo({ top: 0 });
       } catch (e) {
@@ -66,15 +142,30 @@ export function Payments({
     [backend, setState],
   );
 
-  // First visit: the latest payments.
-  useEffect(() => {
-    if (state.results === null) void search(state.query, state.status);
-  }, []);
+  const loadMore = useCallback(async () => {
+    if (loadingMore.current || state.next === null) return;
+    const q = toQuery(state.filters, state.next);
+    if (!q.ok) return;
+    loadingMore.current = true;
+    try {
+      const page = await backend.searchPage(q.query);
+      setState((s) => ({ ...s, results: [...(s.results ?? []), ...page.rows], next: page.next }));
+    } catch (e) {
+      setError(toCommandError(e));
+    } finally {
+      loadingMore.current = false;
+    }
+  }, [backend, setState, state.next, state.filters]);
 
-  // "/" focuses the search box from anywhere in the view.
+  // First visit (or a drill-down from the matrix): search with the current filters.
+  useEffect(() => {
+    if (state.results === null) void search(state.filters);
+  }, [state.results]);
+
+  // "/" or Ctrl+K focuses the search box from anywhere in the view.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === "/" && !isTyping(e.target)) {
+      if ((e.key === "/" && !isTyping(e.target)) || (e.key.toLowerCase() === "k" && (e.ctrlKey || e.metaKey))) {
         e.preventDefault();
         searchRef.current?.focus();
         searchRef.current?.select();
@@ -93,6 +184,12 @@ export function Payments({
     initialOffset: state.scrollTop,
   });
 
+  const items = virtualizer.getVirtualItems();
+  const lastVisible = items.length > 0 ? items[items.length - 1]!.index : 0;
+  useEffect(() => {
+    if (state.next !== null && count > 0 && lastVisible >= count - PREFETCH_ROWS) void loadMore();
+  }, [lastVisible, count, state.next, loadMore]);
+
   const select = (index: number) => {
     if (count === 0) return;
     const i = Math.max(0, Math.min(count - 1, index));
@@ -110,13 +207,13 @@ export function Payments({
   const onSearchKey = (e: React.KeyboardEvent<HTMLInputElement>) => {
     if (e.key === "Enter") {
       e.preventDefault();
-      void search(state.query, state.status);
+      void search(f);
     } else if (e.key === "ArrowDown" && count > 0) {
       e.preventDefault();
       listRef.current?.focus();
       select(state.selected);
     } else if (e.key === "Escape") {
-      setState((s) => ({ ...s, query: "" }));
+      setF({ text: "" });
     }
   };
 
@@ -160,56 +257,133 @@ export function Payments({
     <section className="view view-fill">
       <div className="view-head">
         <h2>Payments</h2>
-        <form
-          className="search-bar"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void search(state.query, state.status);
+        <div className="muted">
+          {results === null
+            ? loading
+              ? "Searching…"
+              : ""
+            : `${formatCount(count)}${state.next !== null ? "+" : ""} payment${count === 1 ? "" : "s"} loaded`}
+        </div>
+      </div>
+      <form
+        className="search-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void search(f);
+        }}
+      >
+        <input
+          ref={searchRef}
+          type="search"
+          className="search-input"
+          data-testid="search-input"
+          placeholder="Payment id, merchant reference or provider reference   ( / or Ctrl+K )"
+          value={f.text}
+          onChange={(e) => setF({ text: e.target.value })}
+          onKeyDown={onSearchKey}
+          spellCheck={false}
+          autoComplete="off"
+        />
+        <input
+          aria-label="Amount (minor units)"
+          className="filter-amount"
+          data-testid="amount-filter"
+          placeholder="amount (minor)"
+          value={f.amount}
+          onChange={(e) => setF({ amount: e.target.value })}
+          inputMode="numeric"
+        />
+        <input
+          aria-label="Currency"
+          className="filter-currency"
+          data-testid="currency-filter"
+          placeholder="CUR"
+          value={f.currency}
+          maxLength={3}
+          onChange={(e) => setF({ currency: e.target.value })}
+        />
+        <input
+          aria-label="From (UTC date)"
+          type="date"
+          data-testid="from-filter"
+          value={f.from}
+          onChange={(e) => setF({ from: e.target.value })}
+        />
+        <input
+          aria-label="To (UTC date)"
+          type="date"
+          data-testid="to-filter"
+          value={f.to}
+          onChange={(e) => setF({ to: e.target.value })}
+        />
+        <select
+          aria-label="Status filter"
+          data-testid="status-filter"
+          value={f.status ?? ""}
+          onChange={(e) => setF({ status: e.target.value === "" ? null : (e.target.value as PaymentStatus) })}
+        >
+          <option value="">All statuses</option>
+          {PAYMENT_STATUSES.map((st) => (
+            <option key={st} value={st}>
+              {STATUS_LABELS[st]}
+            </option>
+          ))}
+        </select>
+        <select
+          aria-label="Connector filter"
+          data-testid="connector-filter"
+          value={f.connectorId ?? ""}
+          onChange={(e) => setF({ connectorId: e.target.value === "" ? null : e.target.value })}
+        >
+          <option value="">All connectors</option>
+          {connectors.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+        <select
+          aria-label="Outcome class filter"
+          data-testid="outcome-filter"
+          value={f.outcome ?? ""}
+          onChange={(e) => setF({ outcome: e.target.value === "" ? null : (e.target.value as OutcomeClass) })}
+        >
+          <option value="">All outcome classes</option>
+          {(Object.keys(OUTCOME_LABELS) as OutcomeClass[]).map((o) => (
+            <option key={o} value={o}>
+              {OUTCOME_LABELS[o]}
+            </option>
+          ))}
+        </select>
+        <button type="submit" className="btn btn-primary" data-testid="search-submit" disabled={loading}>
+          {loading ? "Searching…" : "Search"}
+        </button>
+        <button
+          type="button"
+          className="btn btn-ghost"
+          data-testid="clear-filters"
+          onClick={() => {
+            setState((s) => ({ ...s, filters: emptyFilters }));
+            void search(emptyFilters);
           }}
         >
-          <input
-            ref={searchRef}
-            type="search"
-            className="search-input"
-            data-testid="search-input"
-            placeholder="Payment id, merchant reference or provider reference   ( / )"
-            value={state.query}
-            onChange={(e) => setState((s) => ({ ...s, query: e.target.value }))}
-            onKeyDown={onSearchKey}
-            spellCheck={false}
-            autoComplete="off"
-          />
-          <select
-            aria-label="Status filter"
-            data-testid="status-filter"
-            value={state.status ?? ""}
-            onChange={(e) => {
-              const status = e.target.value === "" ? null : (e.target.value as PaymentStatus);
-              setState((s) => ({ ...s, status }));
-              void search(state.query, status);
-            }}
-          >
-            <option value="">All statuses</option>
-            {PAYMENT_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {STATUS_LABELS[s]}
-              </option>
-            ))}
-          </select>
-          <button type="submit" className="btn btn-primary" disabled={loading}>
-            {loading ? "Searching…" : "Search"}
-          </button>
-        </form>
-      </div>
+          Clear
+        </button>
+      </form>
+      {invalid !== null && (
+        <div className="form-invalid" role="alert" data-testid="search-invalid">
+          {invalid}
+        </div>
+      )}
       {error !== null && (
-        <ErrorBanner error={error} title="Search failed:" onRetry={() => void search(state.query, state.status)} />
+        <ErrorBanner error={error} title="Search failed:" onRetry={() => void search(f)} />
       )}
       <div className="table-meta muted">
         {results === null
           ? loading
             ? "Loading latest payments…"
             : ""
-          : `${count} payment${count === 1 ? "" : "s"}${count >= SEARCH_LIMIT ? ` (first ${SEARCH_LIMIT})` : ""} · ↑↓ select · Enter open · / search`}
+          : `${state.next !== null ? "more load as you scroll · " : ""}↑↓ select · Enter open · / or Ctrl+K search`}
       </div>
       <div className="vtable" role="table" aria-label="Payments" aria-rowcount={count}>
         <div className="vrow vhead" role="row">
@@ -235,7 +409,7 @@ export function Payments({
         >
           {results !== null && count === 0 && (
             <div className="placeholder">
-              {state.query.trim() === "" ? "No payments yet." : `No payment matches "${state.query.trim()}".`}
+              {f.text.trim() === "" ? "No payment matches these filters." : `No payment matches "${f.text.trim()}".`}
             </div>
           )}
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
