@@ -87,3 +87,18 @@ describe("audit change summary", async () => {
     expect(changeSummary("1", "2")).toEqual(["1 → 2"]);
   });
 });
+
+describe("audit filters", async () => {
+  const { filterAudit } = await import("../views/Audit");
+  const { audit } = await import("./fixtures");
+  it("filters by actor, entity, text and UTC day", () => {
+    const none = { actor: "", entity: "", text: "", from: "", to: "" };
+    expect(filterAudit(audit, none)).toHaveLength(1);
+    expect(filterAudit(audit, { ...none, actor: "ANA" })).toHaveLength(1);
+    expect(filterAudit(audit, { ...none, actor: "bob" })).toHaveLength(0);
+    expect(filterAudit(audit, { ...none, entity: "policy" })).toHaveLength(0);
+    expect(filterAudit(audit, { ...none, text: "inc-42" })).toHaveLength(1);
+    expect(filterAudit(audit, { ...none, from: "2026-11-21", to: "2026-11-21" })).toHaveLength(1);
+    expect(filterAudit(audit, { ...none, from: "2026-11-22" })).toHaveLength(0);
+  });
+});
