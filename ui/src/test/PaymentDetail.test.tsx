@@ -73,3 +73,41 @@ describe("Payment detail", () => {
     expect(onBack).toHaveBeenCalled();
   });
 });
+
+describe("charged where / charged twice", async () => {
+  const { chargesOf, chargeVerdict, eventKind } = await import("../views/PaymentDetail");
+  it("says once and where for a fallback that succeeded", () => {
+    const v = chargeVerdict(chargesOf(attempts));
+    expect(v.tone).toBe("good");
+    expect(v.text).toBe("Charged once, on Stripe EU Backup (pi_3Q0abc123). Not charged twice.");
+  });
+  it("flags two approved attempts as charged twice, and an unknown one as possible", () => {
+    const twice = attempts.map((a) => ({ ...a, status: "succeeded", outcome: "approved" as const, provider_reference: `ref-${a.seq}` }));
+    expect(chargeVerdict(chargesOf(twice))).toEqual({
+      tone: "bad",
+      text: "Charged TWICE: on Stripe US Primary (ref-1) and Stripe EU Backup (ref-2). Refund one of them.",
+    });
+    const maybe = [{ ...attempts[0]!, status: "unknown", outcome: "unknown_outcome" as const }, attempts[1]!];
+    expect(chargeVerdict(chargesOf(maybe)).tone).toBe("warn");
+    const reconciled = [{ ...attempts[0]!, status: "unknown", outcome: "unknown_outcome" as const, reconciliation: "not charged: no such payment" }];
+    expect(chargesOf(reconciled)[0]!.certainty).toBe("maybe");
+    expect(chargeVerdict([]).text).toMatch(/Not charged/);
+  });
+  it("classifies lane markers", () => {
+    const base = { id: 1, at_ms: 0, from_status: null, to_status: null, attempt_id: null, detail: "" };
+    expect(eventKind({ ...base, cause: "webhook", kind: "webhook_received" })).toBe("webhook_ok");
+    expect(eventKind({ ...base, cause: "webhook", kind: "webhook_rejected" })).toBe("webhook_rejected");
+    expect(eventKind({ ...base, cause: "reconciler", kind: "reconciled" })).toBe("reconciler");
+    expect(eventKind({ ...base, cause: "api", kind: "merchant_webhook_delivered" })).toBe("merchant_webhook");
+  });
+  it("renders the summary and one lane per attempt plus the payment lane", async () => {
+    const backend = mockBackend();
+    renderWith(backend, <PaymentDetailView id={detail.summary.id} onBack={() => {}} />);
+    const summary = await screen.findByTestId("charge-summary");
+    expect(summary).toHaveAttribute("data-charges", "1");
+    expect(within(summary).getByTestId("charge-verdict")).toHaveTextContent("Charged once, on Stripe EU Backup");
+    const lanes = screen.getAllByTestId("lane");
+    expect(lanes.map((l) => l.dataset.lane)).toEqual(["payment", "attempt-1", "attempt-2"]);
+    expect(within(lanes[2]!).getAllByTestId("lane-mark")).toHaveLength(1);
+  });
+});

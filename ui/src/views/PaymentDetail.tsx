@@ -184,6 +184,207 @@ export function AttemptsView({ attempts }: { attempts: AttemptView[] }) {
   );
 }
 
+/** One place the customer may have been charged. */
+export interface Charge {
+  attempt: AttemptView;
+  /** `charged`: approved/succeeded; `maybe`: outcome unknown (reconciliation pending or unresolved). */
+  certainty: "charged" | "maybe";
+}
+
+/** Attempts that charged (or may have charged) the customer. */
+export function chargesOf(attempts: AttemptView[]): Charge[] {
+  const out: Charge[] = [];
+  for (const a of attempts) {
+    const recon = (a.reconciliation ?? "").toLowerCase();
+    const reconciledCharged = /\b(charged|succeeded|captured|authorized|approved)\b/.test(recon) && !/not charged/.test(recon);
+    if (a.status === "succeeded" || a.outcome === "approved" || reconciledCharged) out.push({ attempt: a, certainty: "charged" });
+    else if (a.status === "unknown" || a.status === "pending" || a.outcome === "unknown_outcome")
+      out.push({ attempt: a, certainty: "maybe" });
+  }
+  return out;
+}
+
+/** The one-line answer to "was the customer charged, where, and twice?". */
+export function chargeVerdict(charges: Charge[]): { tone: "good" | "bad" | "warn" | "muted"; text: string } {
+  const sure = charges.filter((c) => c.certainty === "charged");
+  const maybe = charges.filter((c) => c.certainty === "maybe");
+  const where = (cs: Charge[]) =>
+    cs.map((c) => `${c.attempt.connector_name}${c.attempt.provider_reference ? ` (${c.attempt.provider_reference})` : ""}`).join(" and ");
+  if (sure.length > 1) return { tone: "bad", text: `Charged TWICE: on ${where(sure)}. Refund one of them.` };
+  if (sure.length === 1 && maybe.length > 0)
+    return { tone: "warn", text: `Charged once on ${where(sure)}; ${where(maybe)} has an unknown outcome (possible second charge, being reconciled).` };
+  if (sure.length === 1) return { tone: "good", text: `Charged once, on ${where(sure)}. Not charged twice.` };
+  if (maybe.length > 0) return { tone: "warn", text: `Not known yet: ${where(maybe)} may have charged (outcome unknown, being reconciled).` };
+  return { tone: "muted", text: "Not charged: no provider approved this payment." };
+}
+
+export function ChargeSummary({ detail }: { detail: Detail }) {
+  const charges = chargesOf(detail.attempts);
+  const v = chargeVerdict(charges);
+  const s = detail.summary;
+  return (
+    <section className={`panel charge-summary tone-border-${v.tone}`} data-testid="charge-summary" data-charges={charges.filter((c) => c.certainty === "charged").length}>
+      <h3 className="panel-title">Charged where? Charged twice?</h3>
+      <div className={`charge-verdict tone-${v.tone}`} data-testid="charge-verdict">
+        {v.text}
+      </div>
+      {charges.length > 0 && (
+        <table className="table small">
+          <thead>
+            <tr>
+              <th>Attempt</th>
+              <th>Connector</th>
+              <th>Provider reference</th>
+              <th>Provider status / raw code</th>
+              <th>Certainty</th>
+            </tr>
+          </thead>
+          <tbody>
+            {charges.map((c) => (
+              <tr key={c.attempt.id} data-testid="charge-row">
+                <td className="mono">#{c.attempt.seq}</td>
+                <td>{c.attempt.connector_name}</td>
+                <td>
+                  {c.attempt.provider_reference ? (
+                    <Copyable value={c.attempt.provider_reference} label="provider reference" />
+                  ) : (
+                    "—"
+                  )}
+                </td>
+                <td className="mono">
+                  {orDash(c.attempt.provider_status)} / {orDash(c.attempt.raw_code)}
+                </td>
+                <td>{c.certainty === "charged" ? "charged" : "unknown"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="muted small">
+        Final state: {STATUS_TEXT(s.status)} · captured {formatMinor(detail.captured_minor, s.currency, s.amount_display)} · refunded{" "}
+        {formatMinor(detail.refunded_minor, s.currency, s.amount_display)}
+      </div>
+    </section>
+  );
+}
+
+function STATUS_TEXT(status: Detail["summary"]["status"]): string {
+  return humanize(status);
+}
+
+/** What kind of marker an event is on the lanes. */
+export function eventKind(e: EventView): "webhook_ok" | "webhook_rejected" | "reconciler" | "merchant_webhook" | "status" | "other" {
+  const k = `${e.cause} ${e.kind}`.toLowerCase();
+  if (k.includes("merchant")) return "merchant_webhook";
+  if (e.cause === "webhook" || k.includes("provider_webhook")) return k.includes("reject") || k.includes("invalid") ? "webhook_rejected" : "webhook_ok";
+  if (e.cause === "reconciler" || k.includes("reconcil")) return "reconciler";
+  if (e.to_status !== null) return "status";
+  return "other";
+}
+
+const MARK_LABEL: Record<ReturnType<typeof eventKind>, string> = {
+  webhook_ok: "provider webhook (valid)",
+  webhook_rejected: "provider webhook (rejected)",
+  reconciler: "reconciler",
+  merchant_webhook: "merchant webhook delivery",
+  status: "status change",
+  other: "event",
+};
+
+/** Every attempt (and the payment itself) as a lane on ONE shared time axis. */
+export function Lanes({ detail }: { detail: Detail }) {
+  const times = [
+    ...detail.attempts.flatMap((a) => [a.requested_at_ms, a.responded_at_ms ?? a.requested_at_ms]),
+    ...detail.events.map((e) => e.at_ms),
+  ];
+  if (times.length === 0) return null;
+  const start = Math.min(...times);
+  const end = Math.max(...times);
+  const span = Math.max(1, end - start);
+  const pos = (t: number) => `${(((t - start) / span) * 100).toFixed(2)}%`;
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => start + f * span);
+  const paymentEvents = detail.events.filter((e) => e.attempt_id === null || !detail.attempts.some((a) => a.id === e.attempt_id));
+  const marks = (events: EventView[]) =>
+    events.map((e) => {
+      const kind = eventKind(e);
+      return (
+        <span
+          key={e.id}
+          className={`lane-mark mark-${kind}`}
+          style={{ left: pos(e.at_ms) }}
+          data-testid="lane-mark"
+          data-kind={kind}
+          title={`${formatClock(e.at_ms)} · ${MARK_LABEL[kind]} · ${humanize(e.kind)}${e.to_status ? ` → ${e.to_status}` : ""} · ${e.detail}`}
+        />
+      );
+    });
+  return (
+    <section className="panel" data-testid="lanes">
+      <h3 className="panel-title">
+        Timeline on one time axis <span className="muted">(0 = {formatClock(start)} UTC · span {formatLatency(span)})</span>
+      </h3>
+      <div className="lanes">
+        <div className="lane-row lane-axis">
+          <span className="lane-label" />
+          <div className="lane-track">
+            {ticks.map((t, i) => (
+              <span key={i} className="lane-tick" style={{ left: pos(t) }}>
+                +{formatLatency(Math.round(t - start))}
+              </span>
+            ))}
+          </div>
+        </div>
+        <div className="lane-row" data-testid="lane" data-lane="payment">
+          <span className="lane-label">
+            <strong>Payment</strong>
+            <span className="muted">route · webhooks · final</span>
+          </span>
+          <div className="lane-track">{marks(paymentEvents)}</div>
+        </div>
+        {detail.attempts.map((a) => {
+          const answered = a.responded_at_ms !== null;
+          return (
+            <div className="lane-row" key={a.id} data-testid="lane" data-lane={`attempt-${a.seq}`}>
+              <span className="lane-label">
+                <strong>
+                  #{a.seq} {a.connector_name}
+                </strong>
+                <span className="muted">
+                  {a.outcome ? humanize(a.outcome) : humanize(a.status)}
+                  {a.raw_code ? ` · ${a.raw_code}` : ""}
+                  {a.next_step ? ` → ${humanize(a.next_step)}` : ""}
+                </span>
+              </span>
+              <div className="lane-track">
+                <span
+                  className={`lane-bar oc-bg-${a.outcome ?? "none"}${answered ? "" : " open"}`}
+                  style={{
+                    left: pos(a.requested_at_ms),
+                    width: answered ? `max(calc(${pos(a.responded_at_ms ?? a.requested_at_ms)} - ${pos(a.requested_at_ms)}), 4px)` : undefined,
+                    right: answered ? undefined : 0,
+                  }}
+                  title={`request ${formatClock(a.requested_at_ms)} → ${answered ? `response ${formatClock(a.responded_at_ms)} (${formatLatency(a.latency_ms)})` : "no answer (timeout / unknown)"}`}
+                >
+                  <span className="lane-bar-text">
+                    {answered ? formatLatency(a.latency_ms) : "no answer"}
+                  </span>
+                </span>
+                {marks(detail.events.filter((e) => e.attempt_id === a.id))}
+              </div>
+            </div>
+          );
+        })}
+        <div className="lane-legend muted small">
+          <span className="lane-mark-inline mark-status" /> status change <span className="lane-mark-inline mark-webhook_ok" /> provider
+          webhook valid <span className="lane-mark-inline mark-webhook_rejected" /> rejected{" "}
+          <span className="lane-mark-inline mark-reconciler" /> reconciler <span className="lane-mark-inline mark-merchant_webhook" /> merchant
+          webhook delivery · bar = request → response
+        </div>
+      </div>
+    </section>
+  );
+}
+
 function Timeline({ events }: { events: EventView[] }) {
   return (
     <section className="panel">
@@ -207,6 +408,7 @@ function Timeline({ events }: { events: EventView[] }) {
                 <td className="mono">{formatClock(e.at_ms)}</td>
                 <td>
                   <Badge tone={`cause-${e.cause}`}>{humanize(e.cause)}</Badge>
+                  {eventKind(e) === "webhook_rejected" && <Badge tone="bad">rejected</Badge>}
                 </td>
                 <td>{humanize(e.kind)}</td>
                 <td className="mono">
@@ -265,6 +467,8 @@ export function PaymentDetailBody({ detail }: { detail: Detail }) {
           </div>
         )}
       </section>
+      <ChargeSummary detail={detail} />
+      <Lanes detail={detail} />
       <RouteTraceView route={detail.route} />
       <AttemptsView attempts={detail.attempts} />
       <Timeline events={detail.events} />
