@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod payments;
+pub mod simulate;
 pub mod views;
 
 pub use error::EngineError;

@@ -4,13 +4,17 @@
 //! - [`config`]: merchants, API keys, connectors (+ credentials), policies; weight changes.
 //! - [`payments`]: the durable payment protocol's writes (DESIGN.md §6) and idempotency rows.
 //! - [`read`]: read models for the console and the gateway's `GET`.
+//! - [`rollups`]: console rollups (migration 0005) for charts, finance and the fallback matrix.
+//! - [`policies`]: policy drafts and publication (console policy editor).
 //!
 //! Functions take a `&PgPool` when they run on their own, or a `&mut PgConnection` when the
 //! caller composes them inside one transaction. Nothing here calls a provider.
 
 pub mod config;
 pub mod payments;
+pub mod policies;
 pub mod read;
+pub mod rollups;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

@@ -344,3 +344,334 @@ pub async fn fallen_back_payments(
     .fetch_all(pool)
     .await
 }
+
+/// Search filters for [`search_page`] (all optional, ANDed). Times UTC, amounts minor units.
+#[derive(Debug, Clone, Default)]
+pub struct SearchParams {
+    /// Exact payment id.
+    pub payment_id: Option<Uuid>,
+    /// Merchant reference prefix.
+    pub reference_prefix: Option<String>,
+    /// Exact provider reference of any attempt.
+    pub provider_reference: Option<String>,
+    /// Free text: payment id, provider reference or merchant-reference prefix.
+    pub text: Option<String>,
+    /// Inclusive amount bounds.
+    pub amount_min: Option<i64>,
+    /// Inclusive amount bounds.
+    pub amount_max: Option<i64>,
+    /// ISO 4217.
+    pub currency: Option<String>,
+    /// Created at or after.
+    pub from: Option<OffsetDateTime>,
+    /// Created before.
+    pub to: Option<OffsetDateTime>,
+    /// Status.
+    pub status: Option<String>,
+    /// Payments with an attempt on this connector.
+    pub connector_id: Option<Uuid>,
+    /// Payments with an attempt of this outcome class.
+    pub outcome: Option<String>,
+    /// Keyset: rows strictly older than `(created_at, id)`.
+    pub after: Option<(OffsetDateTime, Uuid)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+fn like_prefix(q: &str) -> String {
+    format!(
+        "{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+/// One page of payments, newest first by `(created_at, id)`, using the keyset indexes of
+/// migration 0005. With a connector or outcome filter the page is driven from `attempts`
+/// (`attempts_by_connector_outcome` / `attempts_by_outcome`), one row per payment (its first
+/// matching attempt) ordered by that attempt's `created_at`. Returns at most `limit` rows.
+pub async fn search_page(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    s: &SearchParams,
+) -> Result<Vec<PaymentRow>, sqlx::Error> {
+    let text = s.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let text_uuid = text.and_then(|t| Uuid::parse_str(t).ok());
+    let text_prefix = text.map(like_prefix);
+    let ref_prefix = s.reference_prefix.as_deref().map(like_prefix);
+    let (after_t, after_id) = match s.after {
+        Some((t, id)) => (Some(t), Some(id)),
+        None => (None, None),
+    };
+    let filters = "p.merchant_id = $1
+        AND ($2::uuid IS NULL OR p.id = $2)
+        AND ($3::text IS NULL OR p.merchant_reference LIKE $3)
+        AND ($4::text IS NULL OR p.id IN (SELECT x.payment_id FROM attempts x WHERE x.merchant_id = $1 AND x.provider_reference = $4))
+        AND ($5::text IS NULL OR p.id = $6 OR p.merchant_reference LIKE $7
+             OR p.id IN (SELECT x.payment_id FROM attempts x WHERE x.merchant_id = $1 AND x.provider_reference = $5))
+        AND ($8::bigint IS NULL OR p.amount_minor >= $8)
+        AND ($9::bigint IS NULL OR p.amount_minor <= $9)
+        AND ($10::text IS NULL OR p.currency = $10)
+        AND ($13::text IS NULL OR p.status = $13)";
+    let sql = if s.connector_id.is_some() || s.outcome.is_some() {
+        format!(
+            "SELECT {PAYMENT_COLS} FROM attempts a
+             JOIN payments p ON p.merchant_id = a.merchant_id AND p.id = a.payment_id
+             WHERE a.merchant_id = $1
+               AND ($14::uuid IS NULL OR a.connector_id = $14)
+               AND ($15::text IS NULL OR a.outcome = $15)
+               AND ($11::timestamptz IS NULL OR a.created_at >= $11)
+               AND ($12::timestamptz IS NULL OR a.created_at < $12)
+               AND ($16::timestamptz IS NULL OR (a.created_at, a.payment_id) < ($16, $17))
+               AND NOT EXISTS (SELECT 1 FROM attempts e WHERE e.merchant_id = a.merchant_id
+                    AND e.payment_id = a.payment_id AND e.seq < a.seq
+                    AND ($14::uuid IS NULL OR e.connector_id = $14)
+                    AND ($15::text IS NULL OR e.outcome = $15))
+               AND {filters}
+             ORDER BY a.created_at DESC, a.payment_id DESC LIMIT $18"
+        )
+    } else {
+        format!(
+            "SELECT {PAYMENT_COLS} FROM payments p
+             WHERE {filters}
+               AND ($11::timestamptz IS NULL OR p.created_at >= $11)
+               AND ($12::timestamptz IS NULL OR p.created_at < $12)
+               AND ($16::timestamptz IS NULL OR (p.created_at, p.id) < ($16, $17))
+             ORDER BY p.created_at DESC, p.id DESC LIMIT $18"
+        )
+    };
+    sqlx::query_as(&sql)
+        .bind(merchant_id)
+        .bind(s.payment_id)
+        .bind(ref_prefix)
+        .bind(s.provider_reference.as_deref())
+        .bind(text)
+        .bind(text_uuid)
+        .bind(text_prefix)
+        .bind(s.amount_min)
+        .bind(s.amount_max)
+        .bind(s.currency.as_deref())
+        .bind(s.from)
+        .bind(s.to)
+        .bind(s.status.as_deref())
+        .bind(s.connector_id)
+        .bind(s.outcome.as_deref())
+        .bind(after_t)
+        .bind(after_id)
+        .bind(s.limit)
+        .fetch_all(pool)
+        .await
+}
+
+/// The time an attempt-driven search orders a payment by: the `created_at` of its first attempt
+/// matching `connector_id` / `outcome` (for the cursor of [`search_page`]).
+pub async fn matching_attempt_time(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    payment_id: Uuid,
+    connector_id: Option<Uuid>,
+    outcome: Option<&str>,
+) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT created_at FROM attempts WHERE merchant_id = $1 AND payment_id = $2
+           AND ($3::uuid IS NULL OR connector_id = $3) AND ($4::text IS NULL OR outcome = $4)
+         ORDER BY seq LIMIT 1",
+    )
+    .bind(merchant_id)
+    .bind(payment_id)
+    .bind(connector_id)
+    .bind(outcome)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Audit filters (see [`audit_query`]).
+#[derive(Debug, Clone, Default)]
+pub struct AuditParams {
+    /// Entity kind.
+    pub entity: Option<String>,
+    /// Entity id.
+    pub entity_id: Option<String>,
+    /// Actor.
+    pub actor: Option<String>,
+    /// At or after.
+    pub from: Option<OffsetDateTime>,
+    /// Before.
+    pub to: Option<OffsetDateTime>,
+    /// id < before_id.
+    pub before_id: Option<i64>,
+    /// Max rows.
+    pub limit: i64,
+}
+
+/// Audit rows of a merchant matching the filters, newest first.
+pub async fn audit_query(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    q: &AuditParams,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, at, actor, entity, entity_id, action, reason, before, after FROM audit_log
+         WHERE merchant_id = $1 AND ($2::text IS NULL OR entity = $2) AND ($3::text IS NULL OR entity_id = $3)
+           AND ($4::text IS NULL OR actor = $4) AND ($5::timestamptz IS NULL OR at >= $5)
+           AND ($6::timestamptz IS NULL OR at < $6) AND ($7::bigint IS NULL OR id < $7)
+         ORDER BY id DESC LIMIT $8",
+    )
+    .bind(merchant_id)
+    .bind(q.entity.as_deref())
+    .bind(q.entity_id.as_deref())
+    .bind(q.actor.as_deref())
+    .bind(q.from)
+    .bind(q.to)
+    .bind(q.before_id)
+    .bind(q.limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The weight a connector had before its last drain (a `set_weight` audit row whose new weight
+/// is 0), when its current weight is still 0. `None` otherwise.
+pub async fn weight_before_drain(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    connector_id: Uuid,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT (before->>'weight')::bigint FROM audit_log
+         WHERE merchant_id = $1 AND entity = 'connector' AND entity_id = $2 AND action = 'set_weight'
+           AND (after->>'weight')::bigint = 0 AND (before->>'weight')::bigint > 0
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(merchant_id)
+    .bind(connector_id.to_string())
+    .fetch_optional(pool)
+    .await
+}
+
+/// One approved call for the finance CSV export.
+#[derive(Debug, Clone, FromRow)]
+pub struct FinanceLine {
+    /// Attempt id (keyset).
+    pub attempt_id: Uuid,
+    /// Payment id.
+    pub payment_id: Uuid,
+    /// Merchant reference.
+    pub merchant_reference: Option<String>,
+    /// Connector id.
+    pub connector_id: Uuid,
+    /// Connector name.
+    pub connector_name: String,
+    /// Provider reference.
+    pub provider_reference: Option<String>,
+    /// Minor units.
+    pub amount_minor: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Payment status now.
+    pub status: String,
+    /// When the approved call was made.
+    pub created_at: OffsetDateTime,
+}
+
+/// Number of approved calls in `[from, to)` on `connectors` (empty = all).
+pub async fn finance_line_count(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    connectors: &[Uuid],
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM attempts a WHERE a.merchant_id = $1 AND a.outcome = 'approved'
+           AND a.created_at >= $2 AND a.created_at < $3 AND (cardinality($4::uuid[]) = 0 OR a.connector_id = ANY($4))",
+    )
+    .bind(merchant_id)
+    .bind(from)
+    .bind(to)
+    .bind(connectors)
+    .fetch_one(pool)
+    .await
+}
+
+/// Approved calls in `[from, to)`, oldest first by `(created_at, attempt id)`, strictly after
+/// `after`, at most `limit` (a chunk of the finance export).
+pub async fn finance_lines(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    connectors: &[Uuid],
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<FinanceLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT a.id AS attempt_id, a.payment_id, p.merchant_reference, a.connector_id, a.connector_name,
+                a.provider_reference, p.amount_minor, p.currency::text AS currency, p.status, a.created_at
+         FROM attempts a JOIN payments p ON p.merchant_id = a.merchant_id AND p.id = a.payment_id
+         WHERE a.merchant_id = $1 AND a.outcome = 'approved' AND a.created_at >= $2 AND a.created_at < $3
+           AND (cardinality($4::uuid[]) = 0 OR a.connector_id = ANY($4))
+           AND ($5::timestamptz IS NULL OR (a.created_at, a.id) > ($5, $6))
+         ORDER BY a.created_at, a.id LIMIT $7",
+    )
+    .bind(merchant_id)
+    .bind(from)
+    .bind(to)
+    .bind(connectors)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// A stored payment context, for replaying routing (policy simulation).
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredContext {
+    /// Payment id.
+    pub id: Uuid,
+    /// `test`/`live`.
+    pub mode: String,
+    /// Minor units.
+    pub amount_minor: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// ISO 3166.
+    pub country: String,
+    /// `card`/`wallet`/`bank`.
+    pub method: String,
+    /// Card brand.
+    pub card_brand: Option<String>,
+    /// `automatic`/`manual`.
+    pub capture_mode: String,
+    /// Metadata JSON object.
+    pub metadata: serde_json::Value,
+    /// Tokens JSON (scopes included; tokens are payment-method references, not secrets).
+    pub tokens: serde_json::Value,
+    /// The roll routing used.
+    pub route_roll: f64,
+    /// Created.
+    pub created_at: OffsetDateTime,
+}
+
+/// The newest payments created since `since` in `mode`, at most `limit`.
+pub async fn stored_contexts(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    mode: &str,
+    since: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<StoredContext>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, mode, amount_minor, currency::text AS currency, country::text AS country, method, card_brand,
+                capture_mode, metadata, tokens, route_roll, created_at
+         FROM payments WHERE merchant_id = $1 AND mode = $2 AND created_at >= $3
+         ORDER BY created_at DESC, id DESC LIMIT $4",
+    )
+    .bind(merchant_id)
+    .bind(mode)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
