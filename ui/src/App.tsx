@@ -25,10 +25,6 @@ const NAV: { view: ViewName; label: string; hint: string; key: string }[] = [
   { view: "audit", label: "Audit", hint: "who changed what", key: "7" },
 ];
 
-/** UTC `YYYY-MM-DD` of a timestamp (the Payments date filters). */
-function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
 
 type InfoState = { kind: "loading" } | { kind: "loaded"; info: AppInfo } | { kind: "failed"; error: CommandError };
 
@@ -115,10 +111,7 @@ export function App({ initialView = "connectors" }: { initialView?: ViewName }) 
   }, []);
 
   const drill = useCallback((d: MatrixDrill) => {
-    setPayments({
-      ...initialPaymentsState,
-      filters: { ...emptyFilters, outcome: d.outcome, connectorId: d.connector_id, from: utcDay(d.from_ms), to: utcDay(d.to_ms) },
-    });
+    setPayments({ ...initialPaymentsState, filters: emptyFilters, base: { label: d.label, filter: d.filter } });
     setPaymentId(null);
     setView("payments");
   }, []);

@@ -13,16 +13,21 @@ import type {
   SetWeight,
 } from "./bindings";
 import type {
-  ExportStatus,
-  FallbackMatrix,
-  FinanceRow,
+  ChartFormat,
+  ChartKind,
+  ConnectorAction,
+  ConnectorCard,
+  ExportJob,
+  FallbackMatrixView,
+  FinanceTable,
   PaymentPage,
-  PaymentQuery,
+  PaymentTimeline,
   PeriodKey,
-  PolicyIssue,
   PolicyState,
-  Simulation,
-  SuccessChart,
+  PolicyValidation,
+  SearchFilter,
+  SimulationResult,
+  SuccessRateCharts,
 } from "./types";
 
 /** Everything the console can ask the Rust side. Each method rejects with a `CommandError`. */
@@ -33,21 +38,27 @@ export interface Backend {
   searchPayments(search: PaymentSearch): Promise<PaymentSummary[]>;
   getPayment(id: string): Promise<PaymentDetail>;
   auditLog(limit: number): Promise<AuditEntry[]>;
-  /** One keyset page of payments matching the filters. */
-  searchPage(query: PaymentQuery): Promise<PaymentPage>;
-  fallbackMatrix(period: PeriodKey): Promise<FallbackMatrix>;
-  successChart(period: PeriodKey, width: number, height: number): Promise<SuccessChart>;
-  /** Writes the chart as SVG or PNG; `path` null = the downloads directory. Resolves to the path written. */
-  exportChart(period: PeriodKey, format: "svg" | "png", path: string | null): Promise<string>;
-  finance(period: PeriodKey): Promise<FinanceRow[]>;
-  /** Starts a CSV export; poll `exportStatus` with the returned job. */
-  startFinanceExport(period: PeriodKey, path: string | null): Promise<ExportStatus>;
-  exportStatus(jobId: string): Promise<ExportStatus>;
+  /** One keyset page of payments matching the filters (newest first). */
+  searchPage(filter: SearchFilter): Promise<PaymentPage>;
+  /** A payment's lanes on one time axis, and who holds the money. */
+  paymentTimeline(id: string): Promise<PaymentTimeline>;
+  fallbackMatrix(period: PeriodKey): Promise<FallbackMatrixView>;
+  successCharts(period: PeriodKey): Promise<SuccessRateCharts>;
+  /** Writes a chart as SVG or PNG; `path` null = the downloads directory. Resolves to the file written. */
+  exportChart(period: PeriodKey, kind: ChartKind, format: ChartFormat, path: string | null): Promise<string>;
+  finance(period: PeriodKey): Promise<FinanceTable>;
+  /** Starts a CSV export; poll `exportStatus` with the returned job id. */
+  startFinanceExport(period: PeriodKey, path: string | null): Promise<ExportJob>;
+  exportStatus(jobId: string): Promise<ExportJob>;
+  /** Live connector cards (5-minute figures, thresholds, alerts, restore weight). */
+  connectorCards(): Promise<ConnectorCard[]>;
+  drainConnector(action: ConnectorAction): Promise<ConnectorCard>;
+  restoreConnector(action: ConnectorAction): Promise<ConnectorCard>;
   policyState(): Promise<PolicyState>;
-  validatePolicy(json: string): Promise<PolicyIssue[]>;
-  simulatePolicy(json: string, days: number): Promise<Simulation>;
+  validatePolicy(json: string): Promise<PolicyValidation>;
+  simulatePolicy(json: string, days: number): Promise<SimulationResult>;
   publishPolicy(json: string, note: string): Promise<PolicyState>;
-  /** Dry-run route decision for a hand-typed payment context (JSON). */
+  /** Dry-run route decision for a hand-typed payment context (JSON), with `policyJson` or the published policy. */
   explainRoute(contextJson: string, policyJson: string | null): Promise<RouteTrace>;
   /** An OS notification (tauri-plugin-notification). */
   notify(title: string, body: string): Promise<void>;
@@ -86,16 +97,20 @@ export const tauriBackend: Backend = {
   searchPayments: (search) => call<PaymentSummary[]>("search_payments", { search }),
   getPayment: (id) => call<PaymentDetail>("get_payment", { id }),
   auditLog: (limit) => call<AuditEntry[]>("audit_log", { limit }),
-  searchPage: (query) => call<PaymentPage>("search_payments_page", { query }),
-  fallbackMatrix: (period) => call<FallbackMatrix>("fallback_matrix", { period }),
-  successChart: (period, width, height) => call<SuccessChart>("success_chart", { period, width, height }),
-  exportChart: (period, format, path) => call<string>("export_chart", { period, format, path }),
-  finance: (period) => call<FinanceRow[]>("finance", { period }),
-  startFinanceExport: (period, path) => call<ExportStatus>("start_finance_export", { period, path }),
-  exportStatus: (jobId) => call<ExportStatus>("export_status", { jobId }),
+  searchPage: (filter) => call<PaymentPage>("search_page", { filter }),
+  paymentTimeline: (id) => call<PaymentTimeline>("payment_timeline", { id }),
+  fallbackMatrix: (period) => call<FallbackMatrixView>("fallback_matrix", { period }),
+  successCharts: (period) => call<SuccessRateCharts>("success_charts", { period }),
+  exportChart: (period, kind, format, path) => call<string>("export_chart", { period, kind, format, path }),
+  finance: (period) => call<FinanceTable>("finance", { period }),
+  startFinanceExport: (period, path) => call<ExportJob>("start_finance_export", { period, path }),
+  exportStatus: (jobId) => call<ExportJob>("export_status", { jobId }),
+  connectorCards: () => call<ConnectorCard[]>("connector_cards"),
+  drainConnector: (action) => call<ConnectorCard>("drain_connector", { action }),
+  restoreConnector: (action) => call<ConnectorCard>("restore_connector", { action }),
   policyState: () => call<PolicyState>("policy_state"),
-  validatePolicy: (json) => call<PolicyIssue[]>("validate_policy", { json }),
-  simulatePolicy: (json, days) => call<Simulation>("simulate_policy", { json, days }),
+  validatePolicy: (json) => call<PolicyValidation>("validate_policy", { json }),
+  simulatePolicy: (json, days) => call<SimulationResult>("simulate_policy", { json, days }),
   publishPolicy: (json, note) => call<PolicyState>("publish_policy", { json, note }),
   explainRoute: (contextJson, policyJson) => call<RouteTrace>("explain_route", { contextJson, policyJson }),
   notify: (title, body) => call<void>("notify", { title, body }),

@@ -189,7 +189,18 @@ impl Payments {
         &self.pool
     }
 
-    async fn account(
+    /// The provider executor (for the reconciler and webhook intake).
+    pub(crate) fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    /// The injected clock.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// How to reach a connector's account (its `api_key` read from the credentials store).
+    pub(crate) async fn account(
         &self,
         merchant_id: Uuid,
         rec: &store::config::ConnectorRecord,
@@ -1408,7 +1419,7 @@ fn outcome_text(r: &ProviderResult) -> String {
     s
 }
 
-fn reconciliation_text(found: &ProviderResult) -> String {
+pub(crate) fn reconciliation_text(found: &ProviderResult) -> String {
     match found.class {
         OutcomeClass::Approved => format!(
             "charge found ({}){}",

@@ -2,7 +2,11 @@
 //!
 //! Environment: `DATABASE_URL` (required), `LISTEN` (default `127.0.0.1:8080`),
 //! `DB_MAX_CONNECTIONS` (default 32), `PROVIDER_CONNECT_TIMEOUT_MS` (default 2000),
-//! `PROVIDER_READ_TIMEOUT_MS` (default 10000), `RUST_LOG`.
+//! `PROVIDER_READ_TIMEOUT_MS` (default 10000), `RECONCILER` (`off` disables the background
+//! reconciler; default on), `RECONCILER_INTERVAL_MS` (default 5000), `RUST_LOG`.
+//!
+//! The background reconciler (`engine::reconciler`) runs inside every gateway process; several
+//! gateways may run it against one database (leases with `FOR UPDATE SKIP LOCKED`).
 
 use anyhow::Context;
 use engine::payments::{Payments, RandomRolls, SystemClock};
@@ -42,6 +46,16 @@ async fn main() -> anyhow::Result<()> {
     })
     .context("cannot build the provider HTTP client")?;
     let payments = Payments::new(pool, executor, Arc::new(SystemClock), Arc::new(RandomRolls));
+    let reconciler = (std::env::var("RECONCILER").as_deref() != Ok("off")).then(|| {
+        engine::reconciler::Reconciler::new(
+            payments.clone(),
+            engine::reconciler::ReconcilerSettings {
+                interval: Duration::from_millis(env_u64("RECONCILER_INTERVAL_MS", 5000)),
+                ..engine::reconciler::ReconcilerSettings::default()
+            },
+        )
+        .spawn()
+    });
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -50,5 +64,8 @@ async fn main() -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    if let Some(task) = reconciler {
+        task.abort();
+    }
     Ok(())
 }

@@ -158,12 +158,14 @@ impl AttemptStatus {
         }
     }
 
-    /// The statuses from which `to` may be entered (pending -> anything; unknown -> resolved).
+    /// The statuses from which `to` may be entered (pending -> anything; unknown -> resolved;
+    /// requires_action -> resolved, when a webhook or retrieve reports the customer step's result,
+    /// e.g. a Mollie payment leaving `open`).
     pub fn allowed_from(to: AttemptStatus) -> &'static [AttemptStatus] {
         use AttemptStatus::*;
         match to {
             Pending => &[],
-            Succeeded | Failed => &[Pending, Unknown],
+            Succeeded | Failed => &[Pending, Unknown, RequiresAction],
             RequiresAction | Unknown => &[Pending],
         }
     }

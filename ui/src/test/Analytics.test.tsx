@@ -7,7 +7,7 @@ import { App } from "../App";
 import { Charts, svgDataUrl } from "../views/Charts";
 import { FallbackMatrixView } from "../views/FallbackMatrix";
 import { Finance, byCurrency } from "../views/Finance";
-import { chart, connectors, finance, mockBackend } from "./fixtures";
+import { charts, connectors, finance, mockBackend, matrix } from "./fixtures";
 import { renderWith } from "./render";
 
 describe("Fallback matrix", () => {
@@ -24,15 +24,19 @@ describe("Fallback matrix", () => {
     expect(cells).toHaveLength(3 * 3);
     const unavailable = cells.find((c) => c.dataset.class === "provider_unavailable" && c.dataset.connector === "Stripe US Primary")!;
     expect(unavailable).toHaveTextContent("120");
-    expect(unavailable).toHaveTextContent("fall back");
-    expect(within(unavailable).getByTestId("succeeded-elsewhere")).toHaveTextContent("111 saved elsewhere");
+    expect(within(unavailable).getByTestId("succeeded-elsewhere")).toHaveTextContent("111 succeeded elsewhere");
+    const actions = screen.getAllByTestId("policy-action");
+    expect(actions.map((a) => a.dataset.action)).toEqual(["succeed", "stop", "fall_back"]);
+    expect(actions[2]).toHaveTextContent("fall back to the next connector");
     const empty = cells.find((c) => c.dataset.connector === "Square Fallback" && c.dataset.class === "approved")!;
     expect(empty).toBeDisabled();
 
     await user.click(unavailable);
-    expect(onDrill).toHaveBeenCalledWith(
-      expect.objectContaining({ outcome: "provider_unavailable", connector_id: connectors[0]!.id }),
-    );
+    // The cell hands over the backend's own search for its payments.
+    expect(onDrill).toHaveBeenCalledWith({
+      label: "provider unavailable on Stripe US Primary (matrix cell)",
+      filter: matrix.rows[2]!.cells[0]!.search,
+    });
 
     expect(backend.fallbackMatrix).toHaveBeenLastCalledWith("24h");
     await user.click(screen.getByTestId("period-7d"));
@@ -47,32 +51,36 @@ describe("Fallback matrix", () => {
     await user.click(cells.find((c) => c.dataset.class === "provider_unavailable" && c.dataset.connector === "Stripe US Primary")!);
     await screen.findAllByTestId("payment-row");
     expect(backend.searchPage).toHaveBeenLastCalledWith(
-      expect.objectContaining({ outcome: "provider_unavailable", connector_id: connectors[0]!.id, after: null }),
+      expect.objectContaining({ outcome: "provider_unavailable", connector_id: connectors[0]!.id, cursor: null }),
     );
-    expect(screen.getByTestId("outcome-filter")).toHaveValue("provider_unavailable");
+    expect(screen.getByTestId("base-filter")).toHaveTextContent("provider unavailable on Stripe US Primary");
   });
 });
 
 describe("Charts", () => {
-  it("shows the Rust SVG as an image, the definition and per-connector figures; exports say where", async () => {
+  it("shows the three Rust SVGs as images, the definition and per-connector totals; exports say where", async () => {
     const user = userEvent.setup();
     const backend = mockBackend();
     renderWith(backend, <Charts period="30d" setPeriod={() => {}} />);
-    const img = await screen.findByTestId("success-chart");
-    expect(img).toHaveAttribute("src", svgDataUrl(chart.svg));
-    expect(backend.successChart).toHaveBeenCalledWith("30d", expect.any(Number), expect.any(Number));
+    const img = await screen.findByTestId("chart-approval_rate");
+    expect(img).toHaveAttribute("src", svgDataUrl(charts.approval_svg));
+    expect(screen.getByTestId("chart-traffic_share")).toHaveAttribute("src", svgDataUrl(charts.share_svg));
+    expect(screen.getByTestId("chart-p95_latency")).toHaveAttribute("src", svgDataUrl(charts.latency_svg));
+    expect(backend.successCharts).toHaveBeenCalledWith("30d");
     expect(screen.getByTestId("rate-definition")).toHaveTextContent("approved / (approved + declined + failed)");
     const rows = screen.getAllByTestId("series-row");
+    // Stripe US: 910 approved of 1000 counted; 1000 of 1250 counted calls overall; worst p95 420 ms.
     expect(rows[0]).toHaveTextContent("91.0%");
     expect(rows[0]).toHaveTextContent("80.0%");
     expect(rows[0]).toHaveTextContent("420 ms");
+    expect(rows[1]).toHaveTextContent("100.0%");
 
-    await user.click(screen.getByTestId("export-png"));
-    expect(backend.exportChart).toHaveBeenCalledWith("30d", "png", null);
-    expect(await screen.findByTestId("export-done")).toHaveTextContent("/home/ana/Downloads/switchboard-success-24h.png");
+    await user.click(screen.getByTestId("export-approval_rate-png"));
+    expect(backend.exportChart).toHaveBeenCalledWith("30d", "approval_rate", "png", null);
+    expect(await screen.findByTestId("export-done")).toHaveTextContent("/home/ana/Downloads/approval_rate-24h.png");
     await user.type(screen.getByTestId("export-path"), "/tmp/out");
-    await user.click(screen.getByTestId("export-svg"));
-    expect(backend.exportChart).toHaveBeenLastCalledWith("30d", "svg", "/tmp/out");
+    await user.click(screen.getByTestId("export-p95_latency-svg"));
+    expect(backend.exportChart).toHaveBeenLastCalledWith("30d", "p95_latency", "svg", "/tmp/out");
   });
 
   it("svgDataUrl encodes so the SVG is never parsed as HTML", () => {
@@ -88,8 +96,8 @@ describe("Finance", () => {
       exportStatus: async () => {
         polls += 1;
         return polls < 2
-          ? { job_id: "job-1", done_rows: 1500, total_rows: 3000, finished: false, path: null, error: null }
-          : { job_id: "job-1", done_rows: 3000, total_rows: 3000, finished: true, path: "/tmp/finance.csv", error: null };
+          ? { job_id: "job-1", progress: { rows_done: 1500, rows_total: 3000 }, finished: false, path: null, error: null }
+          : { job_id: "job-1", progress: { rows_done: 3000, rows_total: 3000 }, finished: true, path: "/tmp/finance.csv", error: null };
       },
     });
     renderWith(backend, <Finance period="24h" setPeriod={() => {}} />);
@@ -109,7 +117,7 @@ describe("Finance", () => {
   });
 
   it("byCurrency sorts currencies and keeps account order", () => {
-    expect(byCurrency(finance).map(([c, rows]) => [c, rows.length])).toEqual([
+    expect(byCurrency(finance.rows).map(([c, rows]) => [c, rows.length])).toEqual([
       ["EUR", 1],
       ["USD", 2],
     ]);

@@ -9,7 +9,7 @@ import { renderWith } from "./render";
 describe("App", () => {
   it("shows a backend error in a red banner with its code, not a blank screen", async () => {
     const backend = mockBackend({
-      listConnectors: async () => {
+      connectorCards: async () => {
         throw { code: "database_unavailable", message: "the database is unavailable or refused the request" } satisfies CommandError;
       },
     });
@@ -37,6 +37,7 @@ describe("App", () => {
     expect(within(banner).getByTestId("error-code")).toHaveTextContent("database_url_missing");
     expect(screen.getByText("The console is not connected")).toBeInTheDocument();
     expect(backend.listConnectors).not.toHaveBeenCalled();
+    expect(backend.connectorCards).not.toHaveBeenCalled();
 
     await user.click(screen.getByText("Retry connection"));
     expect(backend.appInfo).toHaveBeenCalledTimes(2);

@@ -1,9 +1,10 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import type { CommandError, ConnectorView } from "../bindings";
+import type { CommandError } from "../bindings";
 import { Connectors, validateWeightForm } from "../views/Connectors";
-import { connectors, mockBackend } from "./fixtures";
+import type { ConnectorCard } from "../types";
+import { cards, connectors, mockBackend } from "./fixtures";
 import { renderWith } from "./render";
 
 async function card(name: string): Promise<HTMLElement> {
@@ -37,14 +38,14 @@ describe("Connectors", () => {
 
   it("edits a weight with a reason, rejects an empty reason, then refreshes", async () => {
     const user = userEvent.setup();
-    let current: ConnectorView[] = connectors;
+    let current: ConnectorCard[] = cards;
     const backend = mockBackend({
-      listConnectors: async () => current,
+      connectorCards: async () => current,
       setConnectorWeight: async (req) => {
-        current = current.map((c) => (c.id === req.connector_id ? { ...c, weight: req.weight } : c));
-        const updated = current.find((c) => c.id === req.connector_id);
+        current = current.map((c) => (c.connector.id === req.connector_id ? { ...c, connector: { ...c.connector, weight: req.weight } } : c));
+        const updated = current.find((c) => c.connector.id === req.connector_id);
         if (!updated) throw { code: "not_found", message: "connector not found" } satisfies CommandError;
-        return updated;
+        return updated.connector;
       },
     });
     renderWith(backend, <Connectors />);
@@ -76,10 +77,10 @@ describe("Connectors", () => {
     await waitFor(() => expect(within(eu).getByTestId("weight-value")).toHaveTextContent("10"));
     expect(within(eu).queryByTestId("weight-input")).toBeNull();
     expect(within(eu).getByRole("status")).toHaveTextContent("Weight set to 10.");
-    await waitFor(() => expect(backend.listConnectors.mock.calls.length).toBeGreaterThanOrEqual(2));
+    await waitFor(() => expect(backend.connectorCards.mock.calls.length).toBeGreaterThanOrEqual(2));
   });
 
-  it("drain presets weight 0 and still asks for a reason", async () => {
+  it("drain presets weight 0, requires a reason and a confirmation, then calls drain", async () => {
     const user = userEvent.setup();
     const backend = mockBackend();
     renderWith(backend, <Connectors />);
@@ -87,17 +88,15 @@ describe("Connectors", () => {
     await user.click(within(primary).getByTestId("drain"));
     expect(within(primary).getByTestId("weight-input")).toHaveValue(0);
     await user.click(within(primary).getByTestId("save-weight"));
-    expect(backend.setConnectorWeight).not.toHaveBeenCalled();
+    expect(backend.drainConnector).not.toHaveBeenCalled();
     await user.type(within(primary).getByTestId("reason-input"), "incident");
     await user.click(within(primary).getByTestId("save-weight"));
     expect(within(primary).getByTestId("confirm-weight")).toHaveTextContent("weight 70 → 0");
-    expect(backend.setConnectorWeight).not.toHaveBeenCalled();
+    expect(backend.drainConnector).not.toHaveBeenCalled();
     await user.click(within(primary).getByTestId("save-weight"));
-    expect(backend.setConnectorWeight).toHaveBeenCalledWith({
-      connector_id: connectors[0]!.id,
-      weight: 0,
-      reason: "incident",
-    });
+    expect(backend.drainConnector).toHaveBeenCalledWith({ connector_id: connectors[0]!.id, reason: "incident" });
+    expect(backend.setConnectorWeight).not.toHaveBeenCalled();
+    await waitFor(() => expect(within(primary).getByTestId("weight-value")).toHaveTextContent("0"));
   });
 
   it("shows a server error with its code and keeps the form open", async () => {
@@ -132,31 +131,40 @@ describe("Connectors", () => {
     await user.type(within(square).getByTestId("reason-input"), "INC-42 resolved");
     await user.click(within(square).getByTestId("save-weight"));
     await user.click(within(square).getByTestId("save-weight"));
-    expect(backend.setConnectorWeight).toHaveBeenCalledWith({
-      connector_id: connectors[2]!.id,
-      weight: 20,
-      reason: "INC-42 resolved",
-    });
+    expect(backend.restoreConnector).toHaveBeenCalledWith({ connector_id: connectors[2]!.id, reason: "INC-42 resolved" });
   });
 
-  it("sends one OS notification per drop below the threshold", async () => {
-    const low: ConnectorView[] = connectors.map((c, i) =>
-      i === 1 ? { ...c, approval_rate_24h: 0.5, attempts_24h: 300, circuit: "closed" } : { ...c, circuit: "closed" },
-    );
-    const backend = mockBackend({ listConnectors: async () => low });
+  it("sends one OS notification per new alert, shows it on the card, and again after it clears and returns", async () => {
+    const alert = {
+      connector_id: connectors[1]!.id,
+      connector_name: "Stripe EU Backup",
+      kind: "approval_rate_low",
+      value: 0.5,
+      threshold: 0.8,
+      message: "Stripe EU Backup: approval rate 50.0% in the last 5 minutes is below 80.0%",
+    };
+    let alerting = true;
+    const backend = mockBackend({
+      connectorCards: async () => cards.map((c, i) => (i === 1 && alerting ? { ...c, alerts: [alert] } : c)),
+    });
+    const user = userEvent.setup();
     renderWith(backend, <Connectors />);
     const eu = await card("Stripe EU Backup");
     await waitFor(() => expect(backend.notify).toHaveBeenCalledTimes(1));
-    expect(backend.notify.mock.calls[0]![1]).toMatch(/Stripe EU Backup: approval rate 50.0% is below 80.0%/);
-    expect(within(eu).getByTestId("connector-alert")).toBeInTheDocument();
-    // Still low on the next refresh: no second notification.
-    await user_refresh();
-    expect(backend.notify).toHaveBeenCalledTimes(1);
+    expect(backend.notify).toHaveBeenCalledWith("Switchboard: Stripe EU Backup", alert.message);
+    expect(within(eu).getByTestId("connector-alert")).toHaveTextContent("approval rate 50.0%");
 
-    async function user_refresh() {
-      await userEvent.setup().click(screen.getByText("Refresh"));
-      await waitFor(() => expect(backend.listConnectors.mock.calls.length).toBeGreaterThanOrEqual(2));
-    }
+    const refresh = async (n: number) => {
+      await user.click(screen.getByText("Refresh"));
+      await waitFor(() => expect(backend.connectorCards.mock.calls.length).toBeGreaterThanOrEqual(n));
+    };
+    await refresh(2); // still alerting: no second notification
+    expect(backend.notify).toHaveBeenCalledTimes(1);
+    alerting = false;
+    await refresh(3);
+    alerting = true;
+    await refresh(4);
+    await waitFor(() => expect(backend.notify).toHaveBeenCalledTimes(2));
   });
 
   it("validates weight and reason", () => {

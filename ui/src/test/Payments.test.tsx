@@ -30,13 +30,13 @@ describe("Payments", () => {
   it("loads the latest payments, searches on Enter and opens with the keyboard", async () => {
     const user = userEvent.setup();
     const onOpen = vi.fn();
-    const backend = mockBackend({ searchPage: async () => ({ rows, next: null }) });
+    const backend = mockBackend({ searchPage: async () => ({ rows, next_cursor: null }) });
     renderWith(backend, <Harness onOpen={onOpen} />);
 
     const first = await screen.findAllByTestId("payment-row");
     expect(first.length).toBeGreaterThan(5);
     expect(first.length).toBeLessThan(50); // virtualised
-    expect(backend.searchPage).toHaveBeenCalledWith(expect.objectContaining({ text: "", after: null, limit: PAGE_SIZE }));
+    expect(backend.searchPage).toHaveBeenCalledWith({ cursor: null, limit: PAGE_SIZE });
     expect(first[0]).toHaveTextContent("2026-11-21 09:30:00");
     expect(first[0]).toHaveTextContent("10.50 EUR");
 
@@ -48,7 +48,7 @@ describe("Payments", () => {
     fireEvent.keyDown(document.body, { key: "k", ctrlKey: true });
     expect(input).toHaveFocus();
     await user.type(input, "order-3{Enter}");
-    expect(backend.searchPage).toHaveBeenLastCalledWith(expect.objectContaining({ text: "order-3", after: null }));
+    expect(backend.searchPage).toHaveBeenLastCalledWith({ query: "order-3", cursor: null, limit: PAGE_SIZE });
 
     // ArrowDown moves into the list, twice more selects the third row, Enter opens it.
     await user.keyboard("{ArrowDown}{ArrowDown}{ArrowDown}{Enter}");
@@ -59,12 +59,13 @@ describe("Payments", () => {
     const page1 = rows.slice(0, 30);
     const page2 = rows.slice(30);
     const backend = mockBackend({
-      searchPage: async (q) => (q.after === null ? { rows: page1, next: "cursor-30" } : { rows: page2, next: null }),
+      searchPage: async (q) =>
+        q.cursor === null ? { rows: page1, next_cursor: "cursor-30" } : { rows: page2, next_cursor: null },
     });
     renderWith(backend, <Harness onOpen={() => {}} />);
     await screen.findAllByTestId("payment-row");
     // 30 rows of 32 px in a 600 px viewport: the end is within the prefetch distance.
-    await waitFor(() => expect(backend.searchPage).toHaveBeenCalledWith(expect.objectContaining({ after: "cursor-30" })));
+    await waitFor(() => expect(backend.searchPage).toHaveBeenCalledWith(expect.objectContaining({ cursor: "cursor-30" })));
     await waitFor(() => expect(screen.getByText(/50 payments loaded/)).toBeInTheDocument());
     expect(backend.searchPage).toHaveBeenCalledTimes(2);
   });
@@ -83,15 +84,15 @@ describe("Payments", () => {
     fireEvent.change(screen.getByTestId("to-filter"), { target: { value: "2026-11-21" } });
     await user.click(screen.getByTestId("search-submit"));
     expect(backend.searchPage).toHaveBeenLastCalledWith({
-      text: "",
-      amount_minor: 4250,
+      amount_min_minor: 4250,
+      amount_max_minor: 4250,
       currency: "USD",
       from_ms: Date.UTC(2026, 10, 1),
-      to_ms: Date.UTC(2026, 10, 22) - 1,
+      to_ms: Date.UTC(2026, 10, 22), // exclusive: all of the 21st
       status: "failed",
       connector_id: "c0000000-0000-4000-8000-000000000003",
       outcome: "provider_unavailable",
-      after: null,
+      cursor: null,
       limit: PAGE_SIZE,
     });
 

@@ -10,10 +10,9 @@ describe("Policies", () => {
   it("edits a rule in the form, shows validation issues, diffs, simulates and publishes with a note", async () => {
     const user = userEvent.setup();
     const backend = mockBackend({
-      validatePolicy: async (json) =>
-        json.includes('"connectors": []')
-          ? [{ rule: 0, code: "empty_path", message: "rule 1 routes to no connector" }]
-          : [],
+      validatePolicy: async (json) => ({
+        issues: json.includes('"connectors": []') ? [{ rule: 0, code: "empty_path", message: "rule 1 routes to no connector" }] : [],
+      }),
     });
     renderWith(backend, <Policies />);
     const rule = await screen.findByTestId("rule");
@@ -72,7 +71,7 @@ describe("Policies", () => {
     renderWith(backend, <Policies />);
     await screen.findByTestId("rule");
     await user.click(screen.getByTestId("explain"));
-    expect(backend.explainRoute).toHaveBeenCalledWith(expect.stringContaining('"currency": "USD"'), policyState.draft_json);
+    expect(backend.explainRoute).toHaveBeenCalledWith(expect.stringContaining('"currency": "USD"'), policyState.published!.json);
     const trace = await screen.findByTestId("route-trace");
     expect(within(trace).getAllByTestId("trace-entry")).toHaveLength(3);
   });

@@ -10,7 +10,15 @@ import type {
   PaymentDetail,
   PaymentSummary,
 } from "../bindings";
-import type { FallbackMatrix, FinanceRow, PolicyState, Simulation, SuccessChart } from "../types";
+import type {
+  ConnectorCard,
+  FallbackMatrixView,
+  FinanceTable,
+  PaymentTimeline,
+  PolicyState,
+  SimulationResult,
+  SuccessRateCharts,
+} from "../types";
 
 export const appInfo: AppInfo = {
   ready: true,
@@ -202,98 +210,209 @@ export const audit: AuditEntry[] = [
 ];
 
 const periodEnd = Date.UTC(2026, 10, 21, 12, 0, 0);
+const periodStart = periodEnd - 86_400_000;
 
-export const matrix: FallbackMatrix = {
-  from_ms: periodEnd - 86_400_000,
+export const timeline: PaymentTimeline = {
+  detail,
+  start_ms: t0 - 20,
+  end_ms: t0 + 1291,
+  payment_marks: [
+    { at_ms: t0 - 20, kind: "route_decided", label: "route: Stripe US Primary → Stripe EU Backup", detail: "Square Fallback skipped: no usable token" },
+    { at_ms: t0 + 1291, kind: "status_changed", label: "processing → captured", detail: "" },
+  ],
+  lanes: [
+    {
+      attempt: attempts[0]!,
+      marks: [
+        { at_ms: t0, kind: "request_sent", label: "request sent", detail: "" },
+        { at_ms: t0 + 812, kind: "response", label: "HTTP 503 api_error", detail: "Service Unavailable" },
+        { at_ms: t0 + 812, kind: "fallback_decision", label: "fall back to Stripe EU Backup", detail: "" },
+      ],
+    },
+    {
+      attempt: attempts[1]!,
+      marks: [
+        { at_ms: t0 + 830, kind: "request_sent", label: "request sent", detail: "" },
+        { at_ms: t0 + 1290, kind: "response", label: "HTTP 200 succeeded", detail: "" },
+        { at_ms: t0 + 1291, kind: "provider_webhook_rejected", label: "webhook rejected: signature_mismatch", detail: "" },
+      ],
+    },
+  ],
+  charges: {
+    holds: [
+      {
+        attempt_id: attempts[1]!.id,
+        seq: 2,
+        connector_name: "Stripe EU Backup",
+        provider_reference: "pi_3Q0abc123",
+        amount_minor: 1050,
+        state: "charged",
+      },
+    ],
+    charged_attempts: 1,
+    possible_double_charge: false,
+    verdict: "Charged once, on Stripe EU Backup (pi_3Q0abc123)",
+  },
+};
+
+const cellSearch = (cls: string, id: string) => ({ outcome: cls as "approved", connector_id: id, from_ms: periodStart, to_ms: periodEnd });
+
+export const matrix: FallbackMatrixView = {
+  from_ms: periodStart,
   to_ms: periodEnd,
-  classes: ["approved", "hard_decline", "provider_unavailable"],
   connectors: connectors.map((c) => ({ id: c.id, name: c.name })),
-  cells: [
-    { class: "approved", connector_id: connectors[0]!.id, observed: 900, policy_action: "succeed", succeeded_elsewhere: 0 },
-    { class: "hard_decline", connector_id: connectors[0]!.id, observed: 40, policy_action: "stop", succeeded_elsewhere: 0 },
+  rows: [
+    {
+      class: "approved",
+      action: "succeed",
+      action_text: "succeed",
+      configurable: false,
+      cells: connectors.map((c, i) => ({ connector_id: c.id, observed: i === 0 ? 900 : 0, rescued: 0, search: cellSearch("approved", c.id) })),
+    },
+    {
+      class: "hard_decline",
+      action: "stop",
+      action_text: "stop (same issuer everywhere)",
+      configurable: false,
+      cells: connectors.map((c, i) => ({ connector_id: c.id, observed: i === 0 ? 40 : 0, rescued: 0, search: cellSearch("hard_decline", c.id) })),
+    },
     {
       class: "provider_unavailable",
-      connector_id: connectors[0]!.id,
-      observed: 120,
-      policy_action: "fall_back",
-      succeeded_elsewhere: 111,
+      action: "fall_back",
+      action_text: "fall back to the next connector",
+      configurable: true,
+      cells: connectors.map((c, i) => ({
+        connector_id: c.id,
+        observed: i === 0 ? 120 : 0,
+        rescued: i === 0 ? 111 : 0,
+        search: cellSearch("provider_unavailable", c.id),
+      })),
     },
   ],
 };
 
-export const chart: SuccessChart = {
-  svg: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
-  definition: "approved / (approved + declined + failed) attempts; retries of one attempt counted once",
-  series: [
-    { connector_id: connectors[0]!.id, name: "Stripe US Primary", attempts: 1200, approval_rate: 0.91, traffic_share: 0.8, p95_latency_ms: 420 },
-    { connector_id: connectors[2]!.id, name: "Square Fallback", attempts: 300, approval_rate: 0.97, traffic_share: 0.2, p95_latency_ms: 380 },
-  ],
-  from_ms: periodEnd - 86_400_000,
-  to_ms: periodEnd,
+export const charts: SuccessRateCharts = {
+  series: {
+    definition: "approved / (approved + declined + failed) provider calls; a retry of the same attempt is counted once",
+    start_ms: periodStart,
+    bucket_ms: 3_600_000,
+    buckets: 2,
+    connectors: [
+      {
+        connector_id: connectors[0]!.id,
+        name: "Stripe US Primary",
+        approval_rate: [0.9, 0.92],
+        traffic_share: [0.8, 0.8],
+        p95_latency_ms: [400, 420],
+        approved: [450, 460],
+        counted: [500, 500],
+      },
+      {
+        connector_id: connectors[2]!.id,
+        name: "Square Fallback",
+        approval_rate: [1, null],
+        traffic_share: [0.2, 0.2],
+        p95_latency_ms: [380, null],
+        approved: [250, 0],
+        counted: [250, 0],
+      },
+    ],
+  },
+  approval_svg: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+  share_svg: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="5"/></svg>',
+  latency_svg: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
 };
 
-export const finance: FinanceRow[] = [
-  {
-    connector_id: connectors[0]!.id,
-    connector_name: "Stripe US Primary",
-    currency: "USD",
-    count: 1200,
-    approved_count: 1100,
-    volume_minor: 5_312_550,
-    volume_display: "53125.50",
-    approval_rate: 0.9167,
-  },
-  {
-    connector_id: connectors[2]!.id,
-    connector_name: "Square Fallback",
-    currency: "USD",
-    count: 300,
-    approved_count: 290,
-    volume_minor: 1_200_000,
-    volume_display: "12000.00",
-    approval_rate: 0.9667,
-  },
-  {
-    connector_id: connectors[1]!.id,
-    connector_name: "Stripe EU Backup",
-    currency: "EUR",
-    count: 400,
-    approved_count: 380,
-    volume_minor: 2_000_000,
-    volume_display: "20000.00",
-    approval_rate: 0.95,
-  },
-];
+export const finance: FinanceTable = {
+  from_ms: periodStart,
+  to_ms: periodEnd,
+  rows: [
+    {
+      connector_id: connectors[0]!.id,
+      connector_name: "Stripe US Primary",
+      currency: "USD",
+      calls: 1200,
+      approved_count: 1100,
+      volume_minor: 5_312_550,
+      volume_display: "53125.50",
+      approval_rate: 0.9167,
+    },
+    {
+      connector_id: connectors[2]!.id,
+      connector_name: "Square Fallback",
+      currency: "USD",
+      calls: 300,
+      approved_count: 290,
+      volume_minor: 1_200_000,
+      volume_display: "12000.00",
+      approval_rate: 0.9667,
+    },
+    {
+      connector_id: connectors[1]!.id,
+      connector_name: "Stripe EU Backup",
+      currency: "EUR",
+      calls: 400,
+      approved_count: 380,
+      volume_minor: 2_000_000,
+      volume_display: "20000.00",
+      approval_rate: 0.95,
+    },
+  ],
+};
+
+export const cards: ConnectorCard[] = connectors.map((c, i) => ({
+  connector: c,
+  calls_5m: i === 0 ? 40 : 0,
+  approval_rate_5m: i === 0 ? 0.95 : null,
+  approval_threshold: 0.8,
+  failure_rate_5m: i === 0 ? 0.02 : null,
+  failure_threshold: 0.2,
+  restore_weight: i === 2 ? 20 : null,
+  alerts: [],
+}));
 
 const publishedPolicy = {
   rules: [{ name: "EUR to EU", conditions: [{ field: "currency", op: "eq", value: "EUR" }], action: { type: "path", connectors: [connectors[1]!.id] } }],
   max_attempts: 3,
 };
+const publishedJson = JSON.stringify(publishedPolicy, null, 2);
 
 export const policyState: PolicyState = {
-  published_version: 3,
-  published_json: JSON.stringify(publishedPolicy, null, 2),
-  published_note: "initial",
-  draft_json: JSON.stringify(publishedPolicy, null, 2),
+  mode: "test",
+  published: {
+    id: "9a000000-0000-4000-8000-000000000001",
+    version: 3,
+    status: "published",
+    json: publishedJson,
+    note: "initial",
+    created_at_ms: periodStart,
+    published_at_ms: periodStart,
+  },
+  draft: null,
   connectors: connectors.map((c) => ({ id: c.id, name: c.name })),
 };
 
-export const simulation: Simulation = {
+export const simulation: SimulationResult = {
   days: 7,
   payments: 2400,
-  shares: [
-    { connector_name: "Stripe US Primary", before: 0.7, after: 0.5 },
-    { connector_name: "Stripe EU Backup", before: 0.3, after: 0.5 },
+  share_before: [
+    { connector_id: connectors[0]!.id, name: "Stripe US Primary", payments: 1680, share: 0.7 },
+    { connector_id: connectors[1]!.id, name: "Stripe EU Backup", payments: 720, share: 0.3 },
+  ],
+  share_after: [
+    { connector_id: connectors[0]!.id, name: "Stripe US Primary", payments: 1200, share: 0.5 },
+    { connector_id: connectors[1]!.id, name: "Stripe EU Backup", payments: 1200, share: 0.5 },
   ],
   changed_count: 480,
   changed: [
     {
       payment_id: "p1000000-0000-4000-8000-000000000000",
       created_at_ms: periodEnd - 3_600_000,
-      old_path: ["Stripe US Primary"],
-      new_path: ["Stripe EU Backup"],
+      before: ["Stripe US Primary"],
+      after: ["Stripe EU Backup"],
     },
   ],
+  approach: "each stored payment context re-decided with its stored roll and today's connectors",
 };
 
 export type MockBackend = { [K in keyof Backend]: Mock<Backend[K]> };
@@ -313,34 +432,53 @@ export function mockBackend(overrides: Partial<Backend> = {}): MockBackend {
     searchPayments: vi.fn<Backend["searchPayments"]>(overrides.searchPayments ?? (async () => [summary])),
     getPayment: vi.fn<Backend["getPayment"]>(overrides.getPayment ?? (async () => detail)),
     auditLog: vi.fn<Backend["auditLog"]>(overrides.auditLog ?? (async () => audit)),
-    searchPage: vi.fn<Backend["searchPage"]>(overrides.searchPage ?? (async () => ({ rows: [summary], next: null }))),
+    searchPage: vi.fn<Backend["searchPage"]>(overrides.searchPage ?? (async () => ({ rows: [summary], next_cursor: null }))),
+    paymentTimeline: vi.fn<Backend["paymentTimeline"]>(overrides.paymentTimeline ?? (async () => timeline)),
     fallbackMatrix: vi.fn<Backend["fallbackMatrix"]>(overrides.fallbackMatrix ?? (async () => matrix)),
-    successChart: vi.fn<Backend["successChart"]>(overrides.successChart ?? (async () => chart)),
+    successCharts: vi.fn<Backend["successCharts"]>(overrides.successCharts ?? (async () => charts)),
     exportChart: vi.fn<Backend["exportChart"]>(
-      overrides.exportChart ?? (async (_p, format) => `/home/ana/Downloads/switchboard-success-24h.${format}`),
+      overrides.exportChart ?? (async (_p, kind, format) => `/home/ana/Downloads/${kind}-24h.${format}`),
     ),
     finance: vi.fn<Backend["finance"]>(overrides.finance ?? (async () => finance)),
     startFinanceExport: vi.fn<Backend["startFinanceExport"]>(
       overrides.startFinanceExport ??
-        (async () => ({ job_id: "job-1", done_rows: 0, total_rows: 3000, finished: false, path: null, error: null })),
+        (async () => ({ job_id: "job-1", progress: { rows_done: 0, rows_total: 3 }, finished: false, path: null, error: null })),
     ),
     exportStatus: vi.fn<Backend["exportStatus"]>(
       overrides.exportStatus ??
         (async () => ({
           job_id: "job-1",
-          done_rows: 3000,
-          total_rows: 3000,
+          progress: { rows_done: 3, rows_total: 3 },
           finished: true,
           path: "/home/ana/Downloads/finance-24h.csv",
           error: null,
         })),
     ),
+    connectorCards: vi.fn<Backend["connectorCards"]>(overrides.connectorCards ?? (async () => cards)),
+    drainConnector: vi.fn<Backend["drainConnector"]>(
+      overrides.drainConnector ??
+        (async (a) => {
+          const c = cards.find((x) => x.connector.id === a.connector_id) ?? cards[0]!;
+          return { ...c, connector: { ...c.connector, weight: 0 } };
+        }),
+    ),
+    restoreConnector: vi.fn<Backend["restoreConnector"]>(
+      overrides.restoreConnector ??
+        (async (a) => {
+          const c = cards.find((x) => x.connector.id === a.connector_id) ?? cards[0]!;
+          return { ...c, connector: { ...c.connector, weight: c.restore_weight ?? 1 }, restore_weight: null };
+        }),
+    ),
     policyState: vi.fn<Backend["policyState"]>(overrides.policyState ?? (async () => policyState)),
-    validatePolicy: vi.fn<Backend["validatePolicy"]>(overrides.validatePolicy ?? (async () => [])),
+    validatePolicy: vi.fn<Backend["validatePolicy"]>(overrides.validatePolicy ?? (async () => ({ issues: [] }))),
     simulatePolicy: vi.fn<Backend["simulatePolicy"]>(overrides.simulatePolicy ?? (async () => simulation)),
     publishPolicy: vi.fn<Backend["publishPolicy"]>(
       overrides.publishPolicy ??
-        (async (json, note) => ({ ...policyState, published_version: 4, published_json: json, draft_json: json, published_note: note })),
+        (async (json, note) => ({
+          ...policyState,
+          published: { ...policyState.published!, version: 4, json, note },
+          draft: null,
+        })),
     ),
     explainRoute: vi.fn<Backend["explainRoute"]>(overrides.explainRoute ?? (async () => detail.route)),
     notify: vi.fn<Backend["notify"]>(overrides.notify ?? (async () => undefined)),

@@ -5,28 +5,45 @@ import { useBackend } from "../context";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { PeriodPicker } from "../components/PeriodPicker";
 import { formatCount, formatLatency, formatRate, formatUtc } from "../format";
-import type { PeriodKey, SuccessChart } from "../types";
-
-export const CHART_WIDTH = 960;
-export const CHART_HEIGHT = 360;
+import type { ChartFormat, ChartKind, ConnectorSeries, PeriodKey, SuccessRateCharts } from "../types";
 
 /** The chart as an image source: an <img> never runs anything embedded in the SVG. */
 export function svgDataUrl(svg: string): string {
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 }
 
+/** Period totals of one connector: approval over all counted calls, share of all counted calls, worst bucket p95. */
+export function totals(s: ConnectorSeries, allCounted: number) {
+  const approved = s.approved.reduce((a, b) => a + b, 0);
+  const counted = s.counted.reduce((a, b) => a + b, 0);
+  const p95s = s.p95_latency_ms.filter((v): v is number => v !== null);
+  return {
+    approved,
+    counted,
+    approval: counted > 0 ? approved / counted : null,
+    share: allCounted > 0 ? counted / allCounted : null,
+    p95: p95s.length > 0 ? Math.max(...p95s) : null,
+  };
+}
+
+const CHARTS: { kind: ChartKind; title: string; svg: (c: SuccessRateCharts) => string }[] = [
+  { kind: "approval_rate", title: "Approval rate per connector", svg: (c) => c.approval_svg },
+  { kind: "traffic_share", title: "Traffic share", svg: (c) => c.share_svg },
+  { kind: "p95_latency", title: "p95 latency", svg: (c) => c.latency_svg },
+];
+
 export function Charts({ period, setPeriod }: { period: PeriodKey; setPeriod: (p: PeriodKey) => void }) {
   const backend = useBackend();
-  const [chart, setChart] = useState<SuccessChart | null>(null);
+  const [charts, setCharts] = useState<SuccessRateCharts | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
   const [exported, setExported] = useState<string | null>(null);
-  const [exporting, setExporting] = useState<"svg" | "png" | null>(null);
+  const [exporting, setExporting] = useState<string | null>(null);
   const [exportPath, setExportPath] = useState("");
 
   const load = useCallback(async () => {
     setError(null);
     try {
-      setChart(await backend.successChart(period, CHART_WIDTH, CHART_HEIGHT));
+      setCharts(await backend.successCharts(period));
     } catch (e) {
       setError(toCommandError(e));
     }
@@ -36,11 +53,11 @@ export function Charts({ period, setPeriod }: { period: PeriodKey; setPeriod: (p
     void load();
   }, [load]);
 
-  const doExport = async (format: "svg" | "png") => {
-    setExporting(format);
+  const doExport = async (kind: ChartKind, format: ChartFormat) => {
+    setExporting(`${kind}.${format}`);
     setExported(null);
     try {
-      const path = await backend.exportChart(period, format, exportPath.trim() === "" ? null : exportPath.trim());
+      const path = await backend.exportChart(period, kind, format, exportPath.trim() === "" ? null : exportPath.trim());
       setExported(path);
       setError(null);
     } catch (e) {
@@ -50,98 +67,108 @@ export function Charts({ period, setPeriod }: { period: PeriodKey; setPeriod: (p
     }
   };
 
+  const series = charts?.series ?? null;
+  const allCounted = series?.connectors.reduce((sum, s) => sum + s.counted.reduce((a, b) => a + b, 0), 0) ?? 0;
+
   return (
     <section className="view">
       <div className="view-head">
         <h2>Success rates</h2>
         <div className="view-meta">
-          {chart !== null && (
+          {series !== null && (
             <span className="muted">
-              {formatUtc(chart.from_ms)} → {formatUtc(chart.to_ms)} UTC
+              {formatUtc(series.start_ms)} → {formatUtc(series.start_ms + series.bucket_ms * series.buckets)} UTC ·{" "}
+              {series.buckets} buckets of {formatLatency(series.bucket_ms).replace(" ms", " ms")}
             </span>
           )}
           <PeriodPicker value={period} onChange={setPeriod} />
         </div>
       </div>
-      {error !== null && <ErrorBanner error={error} title="Chart failed:" onRetry={() => void load()} />}
-      {chart === null && error === null && <div className="placeholder">Rendering chart…</div>}
-      {chart !== null && (
+      {error !== null && <ErrorBanner error={error} title="Charts:" onRetry={() => void load()} />}
+      {charts === null && error === null && <div className="placeholder">Rendering charts…</div>}
+      {charts !== null && series !== null && (
         <>
-          <section className="panel chart-panel">
-            <h3 className="panel-title">Approval rate per connector over time</h3>
-            <img
-              className="chart-img"
-              data-testid="success-chart"
-              src={svgDataUrl(chart.svg)}
-              width={CHART_WIDTH}
-              height={CHART_HEIGHT}
-              alt="approval rate per connector over time"
+          <p className="definition panel" data-testid="rate-definition">
+            <strong>Approval rate</strong> = {series.definition}
+          </p>
+          <div className="export-bar panel">
+            <span>Export to</span>
+            <input
+              className="export-path"
+              data-testid="export-path"
+              placeholder="a directory or file path; empty = your Downloads directory"
+              value={exportPath}
+              onChange={(e) => setExportPath(e.target.value)}
+              spellCheck={false}
             />
-            <p className="definition" data-testid="rate-definition">
-              <strong>Approval rate</strong> = {chart.definition}
-            </p>
-            <div className="export-bar">
-              <input
-                className="export-path"
-                data-testid="export-path"
-                placeholder="Save to (directory or file path); empty = your Downloads directory"
-                value={exportPath}
-                onChange={(e) => setExportPath(e.target.value)}
-                spellCheck={false}
-              />
-              <button
-                type="button"
-                className="btn"
-                data-testid="export-svg"
-                disabled={exporting !== null}
-                onClick={() => void doExport("svg")}
-              >
-                {exporting === "svg" ? "Exporting…" : "Export SVG"}
-              </button>
-              <button
-                type="button"
-                className="btn"
-                data-testid="export-png"
-                disabled={exporting !== null}
-                onClick={() => void doExport("png")}
-              >
-                {exporting === "png" ? "Exporting…" : "Export PNG"}
-              </button>
-            </div>
             {exported !== null && (
-              <div className="flash" role="status" data-testid="export-done">
+              <span className="flash" role="status" data-testid="export-done">
                 Saved to <code>{exported}</code>
-              </div>
+              </span>
             )}
-          </section>
-          <section className="panel">
-            <h3 className="panel-title">Per connector in the period</h3>
-            <table className="table" data-testid="chart-series">
-              <thead>
-                <tr>
-                  <th>Connector</th>
-                  <th className="num">Attempts</th>
-                  <th className="num">Approval rate</th>
-                  <th className="num">Traffic share</th>
-                  <th className="num">p95 latency</th>
-                </tr>
-              </thead>
-              <tbody>
-                {chart.series.map((s) => (
-                  <tr key={s.connector_id} data-testid="series-row" data-name={s.name}>
-                    <td>{s.name}</td>
-                    <td className="num mono">{formatCount(s.attempts)}</td>
-                    <td className="num mono">{formatRate(s.approval_rate)}</td>
-                    <td className="num">
-                      <span className="share-bar" style={{ width: `${Math.round(s.traffic_share * 100)}%` }} />
-                      <span className="mono">{formatRate(s.traffic_share)}</span>
-                    </td>
-                    <td className="num mono">{formatLatency(s.p95_latency_ms)}</td>
+          </div>
+          <div className="chart-grid">
+            {CHARTS.map((c) => (
+              <section className="panel chart-panel" key={c.kind}>
+                <div className="chart-head">
+                  <h3 className="panel-title">{c.title}</h3>
+                  <div className="chart-actions">
+                    {(["svg", "png"] as ChartFormat[]).map((fmt) => (
+                      <button
+                        key={fmt}
+                        type="button"
+                        className="btn btn-small"
+                        data-testid={`export-${c.kind}-${fmt}`}
+                        disabled={exporting !== null}
+                        onClick={() => void doExport(c.kind, fmt)}
+                      >
+                        {exporting === `${c.kind}.${fmt}` ? "Exporting…" : fmt.toUpperCase()}
+                      </button>
+                    ))}
+                  </div>
+                </div>
+                <img className="chart-img" data-testid={`chart-${c.kind}`} src={svgDataUrl(c.svg(charts))} alt={c.title} />
+              </section>
+            ))}
+            <section className="panel">
+              <h3 className="panel-title">Per connector over the period</h3>
+              <table className="table" data-testid="chart-series">
+                <thead>
+                  <tr>
+                    <th>Connector</th>
+                    <th className="num">Counted calls</th>
+                    <th className="num">Approval rate</th>
+                    <th className="num">Traffic share</th>
+                    <th className="num">Worst p95</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
+                </thead>
+                <tbody>
+                  {series.connectors.map((s) => {
+                    const t = totals(s, allCounted);
+                    return (
+                      <tr key={s.connector_id} data-testid="series-row" data-name={s.name}>
+                        <td>{s.name}</td>
+                        <td className="num mono">{formatCount(t.counted)}</td>
+                        <td className="num mono">{formatRate(t.approval)}</td>
+                        <td className="num">
+                          <span className="share-bar" style={{ width: `${Math.round((t.share ?? 0) * 80)}px` }} />
+                          <span className="mono">{formatRate(t.share)}</span>
+                        </td>
+                        <td className="num mono">{formatLatency(t.p95)}</td>
+                      </tr>
+                    );
+                  })}
+                  {series.connectors.length === 0 && (
+                    <tr>
+                      <td colSpan={5} className="muted">
+                        No provider calls in this period.
+                      </td>
+                    </tr>
+                  )}
+                </tbody>
+              </table>
+            </section>
+          </div>
         </>
       )}
     </section>

@@ -6,37 +6,18 @@ import { Badge, CircuitBadge } from "../components/Badge";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { formatClock, formatCount, formatLatency, formatRate, formatUtc, humanize } from "../format";
 import { changeSummary } from "./Audit";
+import type { ConnectorAlert, ConnectorCard as Card } from "../types";
 
 /** How often the cards refresh themselves. */
 export const REFRESH_MS = 5000;
 export const MAX_WEIGHT = 1000;
 export const MIN_REASON = 3;
-/** Default alert threshold: a connector whose 24 h approval rate falls below it raises an OS notification. */
-export const DEFAULT_APPROVAL_THRESHOLD = 0.8;
 /** Audit rows read with each refresh (the cards show the latest one of their connector). */
 const AUDIT_WINDOW = 200;
 
-/** Why a connector is unhealthy, or null. Health: circuit open or disabled; approval below threshold. */
-export function alertReason(c: ConnectorView, threshold: number): string | null {
-  if (c.circuit === "open") return `${c.name}: circuit open (provider failing)`;
-  if (c.approval_rate_24h !== null && c.attempts_24h >= 20 && c.approval_rate_24h < threshold)
-    return `${c.name}: approval rate ${formatRate(c.approval_rate_24h)} is below ${formatRate(threshold)}`;
-  return null;
-}
-
-/** The weight a drained connector had before its last drain (from the audit log), if known. */
-export function weightBeforeDrain(entries: AuditEntry[], connectorId: string): number | null {
-  for (const e of entries) {
-    if (e.entity !== "connector" || e.entity_id !== connectorId || e.action !== "set_weight") continue;
-    try {
-      const before = JSON.parse(e.before) as { weight?: unknown };
-      const after = JSON.parse(e.after) as { weight?: unknown };
-      if (after.weight === 0 && typeof before.weight === "number" && before.weight > 0) return before.weight;
-    } catch {
-      continue;
-    }
-  }
-  return null;
+/** Stable key of an alert: one OS notification per connector and kind until it clears. */
+export function alertKey(a: ConnectorAlert): string {
+  return `${a.connector_id}:${a.kind}`;
 }
 
 /** Client-side checks before calling the engine (which checks again). */
@@ -71,7 +52,7 @@ function WeightForm({
   connector: ConnectorView;
   mode: FormMode;
   restoreTo: number | null;
-  onDone: (updated: ConnectorView) => void;
+  onDone: (weight: number) => void;
   onCancel: () => void;
 }) {
   const backend = useBackend();
@@ -97,12 +78,19 @@ function WeightForm({
     }
     setSaving(true);
     try {
-      const updated = await backend.setConnectorWeight({
-        connector_id: connector.id,
-        weight: Number(weight.trim()),
-        reason: reason.trim(),
-      });
-      onDone(updated);
+      const action = { connector_id: connector.id, reason: reason.trim() };
+      if (mode === "drain") onDone((await backend.drainConnector(action)).connector.weight);
+      else if (mode === "restore") onDone((await backend.restoreConnector(action)).connector.weight);
+      else
+        onDone(
+          (
+            await backend.setConnectorWeight({
+              connector_id: connector.id,
+              weight: Number(weight.trim()),
+              reason: reason.trim(),
+            })
+          ).weight,
+        );
     } catch (err) {
       setServerError(toCommandError(err));
       setConfirming(false);
@@ -133,7 +121,7 @@ function WeightForm({
             setWeight(e.target.value);
             setConfirming(false);
           }}
-          readOnly={drain}
+          readOnly={mode !== "edit"}
           autoFocus={mode === "edit"}
         />
       </label>
@@ -177,24 +165,21 @@ function WeightForm({
 }
 
 function ConnectorCard({
-  connector,
+  card,
   all,
   flash,
   lastAudit,
-  restoreTo,
-  alert,
   onSaved,
 }: {
-  connector: ConnectorView;
+  card: Card;
   all: ConnectorView[];
   flash: string | null;
   lastAudit: AuditEntry | null;
-  restoreTo: number | null;
-  alert: string | null;
-  onSaved: (updated: ConnectorView) => void;
+  onSaved: (connectorId: string, weight: number) => void;
 }) {
   const [editing, setEditing] = useState<null | FormMode>(null);
-  const c = connector;
+  const c = card.connector;
+  const restoreTo = card.restore_weight;
   const share = trafficShare(c, all);
   const drained = c.status === "active" && c.weight === 0 && !c.is_primary;
   const shareNote =
@@ -248,11 +233,24 @@ function ConnectorCard({
           <span className="metric-value">{formatLatency(c.p95_latency_ms)}</span>
         </div>
       </div>
-      {alert !== null && (
-        <div className="card-alert" data-testid="connector-alert">
-          ⚠ {alert}
+      <div className="card-live">
+        <span>
+          <span className="metric-label">Last 5 min</span> {formatCount(card.calls_5m)} calls · approval{" "}
+          <strong className={card.approval_rate_5m !== null && card.approval_rate_5m < card.approval_threshold ? "tone-bad" : ""}>
+            {formatRate(card.approval_rate_5m)}
+          </strong>{" "}
+          (alert &lt; {formatRate(card.approval_threshold)}) · provider failures{" "}
+          <strong className={card.failure_rate_5m !== null && card.failure_rate_5m > card.failure_threshold ? "tone-bad" : ""}>
+            {formatRate(card.failure_rate_5m)}
+          </strong>{" "}
+          (alert &gt; {formatRate(card.failure_threshold)})
+        </span>
+      </div>
+      {card.alerts.map((a) => (
+        <div key={a.kind} className="card-alert" data-testid="connector-alert" data-kind={a.kind}>
+          ⚠ {a.message}
         </div>
-      )}
+      ))}
       {flash !== null && (
         <div className="flash" role="status">
           {flash}
@@ -299,9 +297,9 @@ function ConnectorCard({
           mode={editing}
           restoreTo={restoreTo}
           onCancel={() => setEditing(null)}
-          onDone={(updated) => {
+          onDone={(weight) => {
             setEditing(null);
-            onSaved(updated);
+            onSaved(c.id, weight);
           }}
         />
       )}
@@ -311,34 +309,30 @@ function ConnectorCard({
 
 export function Connectors() {
   const backend = useBackend();
-  const [connectors, setConnectors] = useState<ConnectorView[] | null>(null);
+  const [cards, setCards] = useState<Card[] | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
   const [flash, setFlash] = useState<{ id: string; text: string } | null>(null);
   const [audit, setAudit] = useState<AuditEntry[]>([]);
-  const [threshold, setThreshold] = useState(DEFAULT_APPROVAL_THRESHOLD);
   const inFlight = useRef(false);
-  /** Connectors already notified about (until they recover): one notification per drop. */
+  /** Alerts already notified (until they clear): one OS notification per drop below a threshold. */
   const alerted = useRef(new Set<string>());
-  const thresholdRef = useRef(threshold);
-  thresholdRef.current = threshold;
 
   const refresh = useCallback(async () => {
     if (inFlight.current) return;
     inFlight.current = true;
     try {
-      const [list, entries] = await Promise.all([backend.listConnectors(), backend.auditLog(AUDIT_WINDOW)]);
-      setConnectors(list);
+      const [list, entries] = await Promise.all([backend.connectorCards(), backend.auditLog(AUDIT_WINDOW)]);
+      setCards(list);
       setAudit(entries);
       setError(null);
       setUpdatedAt(Date.now());
-      for (const c of list) {
-        const why = alertReason(c, thresholdRef.current);
-        if (why === null) alerted.current.delete(c.id);
-        else if (!alerted.current.has(c.id)) {
-          alerted.current.add(c.id);
-          backend.notify("Switchboard: connector below threshold", why).catch(() => undefined);
-        }
+      const active = new Set(list.flatMap((c) => c.alerts.map(alertKey)));
+      for (const key of [...alerted.current]) if (!active.has(key)) alerted.current.delete(key);
+      for (const a of list.flatMap((c) => c.alerts)) {
+        if (alerted.current.has(alertKey(a))) continue;
+        alerted.current.add(alertKey(a));
+        backend.notify(`Switchboard: ${a.connector_name}`, a.message).catch(() => undefined);
       }
     } catch (e) {
       setError(toCommandError(e));
@@ -359,14 +353,16 @@ export function Connectors() {
     return () => window.clearTimeout(t);
   }, [flash]);
 
-  const onSaved = (updated: ConnectorView) => {
-    setConnectors((list) => (list ?? []).map((c) => (c.id === updated.id ? updated : c)));
-    setFlash({ id: updated.id, text: `Weight set to ${updated.weight}.` });
+  const onSaved = (id: string, weight: number) => {
+    setCards((list) => (list ?? []).map((c) => (c.connector.id === id ? { ...c, connector: { ...c.connector, weight } } : c)));
+    setFlash({ id, text: `Weight set to ${weight}.` });
     void refresh();
   };
 
+  const connectors = cards?.map((c) => c.connector) ?? null;
   const drained = connectors?.filter((c) => c.status === "active" && c.weight === 0 && !c.is_primary).length ?? 0;
   const degraded = connectors?.filter((c) => c.circuit !== "closed").length ?? 0;
+  const alerts = cards?.reduce((n, c) => n + c.alerts.length, 0) ?? 0;
 
   return (
     <section className="view">
@@ -375,21 +371,10 @@ export function Connectors() {
         <div className="view-meta">
           {connectors !== null && (
             <span>
-              {connectors.length} connectors · {drained} drained · {degraded} with circuit not closed
+              {connectors.length} connectors · {drained} drained · {degraded} with circuit not closed ·{" "}
+              <span className={alerts > 0 ? "tone-bad" : ""}>{alerts} alerts</span>
             </span>
           )}
-          <label className="muted threshold">
-            alert below{" "}
-            <input
-              type="number"
-              min={0}
-              max={100}
-              data-testid="alert-threshold"
-              value={Math.round(threshold * 100)}
-              onChange={(e) => setThreshold(Math.max(0, Math.min(100, Number(e.target.value))) / 100)}
-            />
-            %
-          </label>
           <span className="muted">
             auto-refresh {REFRESH_MS / 1000} s{updatedAt !== null ? ` · updated ${formatClock(updatedAt)} UTC` : ""}
           </span>
@@ -409,17 +394,15 @@ export function Connectors() {
       {connectors !== null && connectors.length === 0 && (
         <div className="placeholder">This merchant has no connectors yet.</div>
       )}
-      {connectors !== null && connectors.length > 0 && (
+      {cards !== null && connectors !== null && cards.length > 0 && (
         <div className="card-grid">
-          {connectors.map((c) => (
+          {cards.map((card) => (
             <ConnectorCard
-              key={c.id}
-              connector={c}
+              key={card.connector.id}
+              card={card}
               all={connectors}
-              flash={flash !== null && flash.id === c.id ? flash.text : null}
-              lastAudit={audit.find((e) => e.entity === "connector" && e.entity_id === c.id) ?? null}
-              restoreTo={weightBeforeDrain(audit, c.id)}
-              alert={alertReason(c, threshold)}
+              flash={flash !== null && flash.id === card.connector.id ? flash.text : null}
+              lastAudit={audit.find((e) => e.entity === "connector" && e.entity_id === card.connector.id) ?? null}
               onSaved={onSaved}
             />
           ))}

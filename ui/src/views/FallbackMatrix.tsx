@@ -1,18 +1,16 @@
 import { useCallback, useEffect, useState } from "react";
-import type { CommandError, OutcomeClass } from "../bindings";
+import type { CommandError } from "../bindings";
 import { toCommandError } from "../backend";
 import { useBackend } from "../context";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { PeriodPicker } from "../components/PeriodPicker";
-import { OUTCOME_LABELS, formatCount, formatUtc, humanize } from "../format";
-import type { FallbackMatrix as Matrix, MatrixCell, PeriodKey } from "../types";
+import { OUTCOME_LABELS, formatCount, formatUtc } from "../format";
+import type { FallbackMatrixView as Matrix, PeriodKey, SearchFilter } from "../types";
 
-/** What clicking a cell asks for: the payments of that class on that connector in the period. */
+/** What clicking a cell hands to the Payments view: the backend's search for that cell. */
 export interface MatrixDrill {
-  outcome: OutcomeClass;
-  connector_id: string;
-  from_ms: number;
-  to_ms: number;
+  label: string;
+  filter: SearchFilter;
 }
 
 const ACTION_TONES: Record<string, string> = {
@@ -22,10 +20,6 @@ const ACTION_TONES: Record<string, string> = {
   reconcile: "info",
   succeed: "good",
 };
-
-function cellOf(m: Matrix, cls: OutcomeClass, connectorId: string): MatrixCell | undefined {
-  return m.cells.find((c) => c.class === cls && c.connector_id === connectorId);
-}
 
 export function FallbackMatrixView({
   period,
@@ -67,9 +61,9 @@ export function FallbackMatrixView({
         </div>
       </div>
       <p className="view-lede muted">
-        Rows: outcome class of an attempt. Columns: the connector that answered. Each cell: attempts observed in the
-        period · what the published policy does next · how many of those payments finally succeeded on another
-        connector. Click a cell to list its payments.
+        Rows: outcome class of a provider call. Columns: the connector that answered. Each cell: calls observed in the
+        period, and how many of those payments finally succeeded on another connector. The row header says what the
+        published policy does after that class. Click a cell to list its payments.
       </p>
       {error !== null && <ErrorBanner error={error} title="Could not load the matrix:" onRetry={() => void load()} />}
       {matrix === null && error === null && <div className="placeholder">Loading matrix…</div>}
@@ -78,7 +72,8 @@ export function FallbackMatrixView({
           <table className="matrix" data-testid="fallback-matrix">
             <thead>
               <tr>
-                <th className="matrix-corner">Outcome class \ connector</th>
+                <th className="matrix-corner">Outcome class</th>
+                <th className="matrix-policy">Published policy action</th>
                 {matrix.connectors.map((c) => (
                   <th key={c.id} className="matrix-col">
                     {c.name}
@@ -87,13 +82,17 @@ export function FallbackMatrixView({
               </tr>
             </thead>
             <tbody>
-              {matrix.classes.map((cls) => (
-                <tr key={cls}>
-                  <th className={`matrix-row badge-oc-${cls}`} scope="row">
-                    {OUTCOME_LABELS[cls]}
+              {matrix.rows.map((row) => (
+                <tr key={row.class} data-testid="matrix-row" data-class={row.class}>
+                  <th scope="row">
+                    <span className={`badge badge-oc-${row.class}`}>{OUTCOME_LABELS[row.class]}</span>
                   </th>
+                  <td className="matrix-policy" data-testid="policy-action" data-action={row.action}>
+                    <span className={`tone-${ACTION_TONES[row.action] ?? "muted"}`}>{row.action_text}</span>
+                    {!row.configurable && <span className="muted small"> (fixed)</span>}
+                  </td>
                   {matrix.connectors.map((c) => {
-                    const cell = cellOf(matrix, cls, c.id);
+                    const cell = row.cells.find((x) => x.connector_id === c.id);
                     const observed = cell?.observed ?? 0;
                     return (
                       <td key={c.id} className={`matrix-cell${observed === 0 ? " empty" : ""}`}>
@@ -101,24 +100,20 @@ export function FallbackMatrixView({
                           type="button"
                           className="matrix-btn"
                           data-testid="matrix-cell"
-                          data-class={cls}
+                          data-class={row.class}
                           data-connector={c.name}
                           data-observed={observed}
-                          disabled={observed === 0}
-                          title={`${OUTCOME_LABELS[cls]} on ${c.name}: open the payments`}
+                          disabled={cell === undefined || observed === 0}
+                          title={`${OUTCOME_LABELS[row.class]} on ${c.name}: open the payments`}
                           onClick={() =>
-                            onDrill({ outcome: cls, connector_id: c.id, from_ms: matrix.from_ms, to_ms: matrix.to_ms })
+                            cell !== undefined &&
+                            onDrill({ label: `${OUTCOME_LABELS[row.class]} on ${c.name} (matrix cell)`, filter: cell.search })
                           }
                         >
                           <span className="matrix-count">{formatCount(observed)}</span>
-                          {cell !== undefined && (
-                            <span className={`matrix-action tone-${ACTION_TONES[cell.policy_action] ?? "muted"}`}>
-                              {humanize(cell.policy_action)}
-                            </span>
-                          )}
-                          {cell !== undefined && cell.succeeded_elsewhere > 0 && (
+                          {cell !== undefined && cell.rescued > 0 && (
                             <span className="matrix-saved" data-testid="succeeded-elsewhere">
-                              {formatCount(cell.succeeded_elsewhere)} saved elsewhere
+                              {formatCount(cell.rescued)} succeeded elsewhere
                             </span>
                           )}
                         </button>

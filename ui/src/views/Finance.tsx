@@ -4,8 +4,8 @@ import { toCommandError } from "../backend";
 import { useBackend } from "../context";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { PeriodPicker } from "../components/PeriodPicker";
-import { formatCount, formatRate } from "../format";
-import type { ExportStatus, FinanceRow, PeriodKey } from "../types";
+import { formatCount, formatRate, formatUtc } from "../format";
+import type { ExportJob, FinanceRow, FinanceTable, PeriodKey } from "../types";
 
 /** How often a running export is polled. */
 export const EXPORT_POLL_MS = 250;
@@ -19,16 +19,16 @@ export function byCurrency(rows: FinanceRow[]): [string, FinanceRow[]][] {
 
 export function Finance({ period, setPeriod }: { period: PeriodKey; setPeriod: (p: PeriodKey) => void }) {
   const backend = useBackend();
-  const [rows, setRows] = useState<FinanceRow[] | null>(null);
+  const [table, setTable] = useState<FinanceTable | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
-  const [job, setJob] = useState<ExportStatus | null>(null);
+  const [job, setJob] = useState<ExportJob | null>(null);
   const [path, setPath] = useState("");
   const timer = useRef<number | null>(null);
 
   const load = useCallback(async () => {
     setError(null);
     try {
-      setRows(await backend.finance(period));
+      setTable(await backend.finance(period));
     } catch (e) {
       setError(toCommandError(e));
     }
@@ -71,17 +71,23 @@ export function Finance({ period, setPeriod }: { period: PeriodKey; setPeriod: (
     }
   };
 
+  const rows = table?.rows ?? null;
   const running = job !== null && !job.finished;
   const pct =
-    job === null || job.total_rows === null || job.total_rows === 0
+    job === null || job.progress.rows_total === 0
       ? null
-      : Math.min(100, Math.round((job.done_rows / job.total_rows) * 100));
+      : Math.min(100, Math.round((job.progress.rows_done / job.progress.rows_total) * 100));
 
   return (
     <section className="view">
       <div className="view-head">
         <h2>Finance</h2>
         <div className="view-meta">
+          {table !== null && (
+            <span className="muted">
+              {formatUtc(table.from_ms)} → {formatUtc(table.to_ms)} UTC
+            </span>
+          )}
           <PeriodPicker value={period} onChange={setPeriod} />
         </div>
       </div>
@@ -104,12 +110,13 @@ export function Finance({ period, setPeriod }: { period: PeriodKey; setPeriod: (
                   <div className="finance-volume mono" data-testid="finance-volume">
                     {r.volume_display} {r.currency}
                   </div>
+                  <div className="muted small">approved volume</div>
                   <div className="finance-figures">
                     <span>
-                      <span className="metric-label">Payments</span> {formatCount(r.count)}
+                      <span className="metric-label">Approved</span> {formatCount(r.approved_count)}
                     </span>
                     <span>
-                      <span className="metric-label">Approved</span> {formatCount(r.approved_count)}
+                      <span className="metric-label">Calls</span> {formatCount(r.calls)}
                     </span>
                     <span>
                       <span className="metric-label">Approval</span> {formatRate(r.approval_rate)}
@@ -124,8 +131,8 @@ export function Finance({ period, setPeriod }: { period: PeriodKey; setPeriod: (
       <section className="panel">
         <h3 className="panel-title">CSV export</h3>
         <p className="muted">
-          One row per payment in the period: UTC timestamp, connector account, currency, amount in minor units and as a
-          decimal, status.
+          The table above as CSV: period (UTC), connector account, currency, approved volume in minor units and as a
+          decimal, approved count, calls, approval rate.
         </p>
         <div className="export-bar">
           <input
@@ -150,8 +157,8 @@ export function Finance({ period, setPeriod }: { period: PeriodKey; setPeriod: (
           <div className="export-progress" data-testid="export-progress">
             <progress max={100} value={pct ?? undefined} />
             <span className="mono">
-              {formatCount(job.done_rows)}
-              {job.total_rows !== null ? ` / ${formatCount(job.total_rows)}` : ""} rows{pct !== null ? ` (${pct}%)` : ""}
+              {formatCount(job.progress.rows_done)} / {formatCount(job.progress.rows_total)} rows
+              {pct !== null ? ` (${pct}%)` : ""}
             </span>
             {job.error !== null && <span className="form-invalid">{job.error}</span>}
             {job.finished && job.path !== null && (

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
-import type { AttemptView, CommandError, EventView, PaymentDetail as Detail, RouteTrace } from "../bindings";
+import type { AttemptView, CommandError, EventView, RouteTrace } from "../bindings";
+import type { PaymentTimeline, TimelineMark } from "../types";
 import { toCommandError } from "../backend";
 import { useBackend } from "../context";
 import { AttemptStatusBadge, Badge, OutcomeBadge, PaymentStatusBadge } from "../components/Badge";
@@ -184,144 +185,110 @@ export function AttemptsView({ attempts }: { attempts: AttemptView[] }) {
   );
 }
 
-/** One place the customer may have been charged. */
-export interface Charge {
-  attempt: AttemptView;
-  /** `charged`: approved/succeeded; `maybe`: outcome unknown (reconciliation pending or unresolved). */
-  certainty: "charged" | "maybe";
-}
+const MARK_LABEL: Record<string, string> = {
+  route_decided: "route decided",
+  request_sent: "request sent",
+  response: "response",
+  timeout: "timeout / no answer",
+  classified: "classified",
+  fallback_decision: "fallback decision",
+  reconciled: "reconciler result",
+  provider_webhook: "provider webhook (valid)",
+  provider_webhook_rejected: "provider webhook (REJECTED)",
+  merchant_webhook: "merchant webhook delivery",
+  status_changed: "status change",
+  event: "event",
+};
 
-/** Attempts that charged (or may have charged) the customer. */
-export function chargesOf(attempts: AttemptView[]): Charge[] {
-  const out: Charge[] = [];
-  for (const a of attempts) {
-    const recon = (a.reconciliation ?? "").toLowerCase();
-    const reconciledCharged = /\b(charged|succeeded|captured|authorized|approved)\b/.test(recon) && !/not charged/.test(recon);
-    if (a.status === "succeeded" || a.outcome === "approved" || reconciledCharged) out.push({ attempt: a, certainty: "charged" });
-    else if (a.status === "unknown" || a.status === "pending" || a.outcome === "unknown_outcome")
-      out.push({ attempt: a, certainty: "maybe" });
-  }
-  return out;
-}
-
-/** The one-line answer to "was the customer charged, where, and twice?". */
-export function chargeVerdict(charges: Charge[]): { tone: "good" | "bad" | "warn" | "muted"; text: string } {
-  const sure = charges.filter((c) => c.certainty === "charged");
-  const maybe = charges.filter((c) => c.certainty === "maybe");
-  const where = (cs: Charge[]) =>
-    cs.map((c) => `${c.attempt.connector_name}${c.attempt.provider_reference ? ` (${c.attempt.provider_reference})` : ""}`).join(" and ");
-  if (sure.length > 1) return { tone: "bad", text: `Charged TWICE: on ${where(sure)}. Refund one of them.` };
-  if (sure.length === 1 && maybe.length > 0)
-    return { tone: "warn", text: `Charged once on ${where(sure)}; ${where(maybe)} has an unknown outcome (possible second charge, being reconciled).` };
-  if (sure.length === 1) return { tone: "good", text: `Charged once, on ${where(sure)}. Not charged twice.` };
-  if (maybe.length > 0) return { tone: "warn", text: `Not known yet: ${where(maybe)} may have charged (outcome unknown, being reconciled).` };
-  return { tone: "muted", text: "Not charged: no provider approved this payment." };
-}
-
-export function ChargeSummary({ detail }: { detail: Detail }) {
-  const charges = chargesOf(detail.attempts);
-  const v = chargeVerdict(charges);
-  const s = detail.summary;
+/** "Was the customer charged twice, and where?" from the backend's charge summary. */
+export function ChargeSummaryView({ timeline }: { timeline: PaymentTimeline }) {
+  const c = timeline.charges;
+  const d = timeline.detail;
+  const s = d.summary;
+  const tone = c.possible_double_charge ? "bad" : c.charged_attempts === 1 ? "good" : c.holds.length > 0 ? "warn" : "muted";
   return (
-    <section className={`panel charge-summary tone-border-${v.tone}`} data-testid="charge-summary" data-charges={charges.filter((c) => c.certainty === "charged").length}>
+    <section
+      className={`panel charge-summary tone-border-${tone}`}
+      data-testid="charge-summary"
+      data-charges={c.charged_attempts}
+      data-double={c.possible_double_charge}
+    >
       <h3 className="panel-title">Charged where? Charged twice?</h3>
-      <div className={`charge-verdict tone-${v.tone}`} data-testid="charge-verdict">
-        {v.text}
+      <div className={`charge-verdict tone-${tone}`} data-testid="charge-verdict">
+        {c.possible_double_charge ? "⚠ " : ""}
+        {c.verdict}
       </div>
-      {charges.length > 0 && (
+      {c.holds.length > 0 && (
         <table className="table small">
           <thead>
             <tr>
-              <th>Attempt</th>
+              <th style={{ width: 70 }}>Attempt</th>
               <th>Connector</th>
               <th>Provider reference</th>
-              <th>Provider status / raw code</th>
-              <th>Certainty</th>
+              <th className="num">Amount</th>
+              <th>State</th>
             </tr>
           </thead>
           <tbody>
-            {charges.map((c) => (
-              <tr key={c.attempt.id} data-testid="charge-row">
-                <td className="mono">#{c.attempt.seq}</td>
-                <td>{c.attempt.connector_name}</td>
-                <td>
-                  {c.attempt.provider_reference ? (
-                    <Copyable value={c.attempt.provider_reference} label="provider reference" />
-                  ) : (
-                    "—"
-                  )}
-                </td>
-                <td className="mono">
-                  {orDash(c.attempt.provider_status)} / {orDash(c.attempt.raw_code)}
-                </td>
-                <td>{c.certainty === "charged" ? "charged" : "unknown"}</td>
+            {c.holds.map((h) => (
+              <tr key={h.attempt_id} data-testid="charge-row" data-state={h.state}>
+                <td className="mono">#{h.seq}</td>
+                <td>{h.connector_name}</td>
+                <td>{h.provider_reference ? <Copyable value={h.provider_reference} label="provider reference" /> : "—"}</td>
+                <td className="num mono">{formatMinor(h.amount_minor, s.currency, s.amount_display)}</td>
+                <td>{h.state === "charged" ? <Badge tone="good">charged</Badge> : <Badge tone="warn">possibly charged</Badge>}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
       <div className="muted small">
-        Final state: {STATUS_TEXT(s.status)} · captured {formatMinor(detail.captured_minor, s.currency, s.amount_display)} · refunded{" "}
-        {formatMinor(detail.refunded_minor, s.currency, s.amount_display)}
+        Final state: <strong>{humanize(s.status)}</strong> · captured {formatMinor(d.captured_minor, s.currency, s.amount_display)} ·
+        refunded {formatMinor(d.refunded_minor, s.currency, s.amount_display)}
       </div>
     </section>
   );
 }
 
-function STATUS_TEXT(status: Detail["summary"]["status"]): string {
-  return humanize(status);
+function Mark({ m, pos }: { m: TimelineMark; pos: (t: number) => string }) {
+  return (
+    <span
+      className={`lane-mark mark-${m.kind}`}
+      style={{ left: pos(m.at_ms) }}
+      data-testid="lane-mark"
+      data-kind={m.kind}
+      title={`${formatClock(m.at_ms)} UTC · ${MARK_LABEL[m.kind] ?? m.kind} · ${m.label}${m.detail ? ` — ${m.detail}` : ""}`}
+    />
+  );
 }
 
-/** What kind of marker an event is on the lanes. */
-export function eventKind(e: EventView): "webhook_ok" | "webhook_rejected" | "reconciler" | "merchant_webhook" | "status" | "other" {
-  const k = `${e.cause} ${e.kind}`.toLowerCase();
-  if (k.includes("merchant")) return "merchant_webhook";
-  if (e.cause === "webhook" || k.includes("provider_webhook")) return k.includes("reject") || k.includes("invalid") ? "webhook_rejected" : "webhook_ok";
-  if (e.cause === "reconciler" || k.includes("reconcil")) return "reconciler";
-  if (e.to_status !== null) return "status";
-  return "other";
+function MarkList({ marks, start }: { marks: TimelineMark[]; start: number }) {
+  return (
+    <ol className="mark-list">
+      {marks.map((m, i) => (
+        <li key={i} className={`mark-item mark-item-${m.kind}`} data-testid="mark-item" data-kind={m.kind}>
+          <span className="mono muted">+{formatLatency(m.at_ms - start)}</span>{" "}
+          <span className={`lane-mark-inline mark-${m.kind}`} /> <strong>{m.label}</strong>
+          {m.detail ? <span className="muted"> — {m.detail}</span> : null}
+        </li>
+      ))}
+    </ol>
+  );
 }
-
-const MARK_LABEL: Record<ReturnType<typeof eventKind>, string> = {
-  webhook_ok: "provider webhook (valid)",
-  webhook_rejected: "provider webhook (rejected)",
-  reconciler: "reconciler",
-  merchant_webhook: "merchant webhook delivery",
-  status: "status change",
-  other: "event",
-};
 
 /** Every attempt (and the payment itself) as a lane on ONE shared time axis. */
-export function Lanes({ detail }: { detail: Detail }) {
-  const times = [
-    ...detail.attempts.flatMap((a) => [a.requested_at_ms, a.responded_at_ms ?? a.requested_at_ms]),
-    ...detail.events.map((e) => e.at_ms),
-  ];
-  if (times.length === 0) return null;
-  const start = Math.min(...times);
-  const end = Math.max(...times);
-  const span = Math.max(1, end - start);
-  const pos = (t: number) => `${(((t - start) / span) * 100).toFixed(2)}%`;
+export function Lanes({ timeline }: { timeline: PaymentTimeline }) {
+  const start = timeline.start_ms;
+  const span = Math.max(1, timeline.end_ms - start);
+  const pos = (t: number) => `${Math.max(0, Math.min(100, ((t - start) / span) * 100)).toFixed(2)}%`;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => start + f * span);
-  const paymentEvents = detail.events.filter((e) => e.attempt_id === null || !detail.attempts.some((a) => a.id === e.attempt_id));
-  const marks = (events: EventView[]) =>
-    events.map((e) => {
-      const kind = eventKind(e);
-      return (
-        <span
-          key={e.id}
-          className={`lane-mark mark-${kind}`}
-          style={{ left: pos(e.at_ms) }}
-          data-testid="lane-mark"
-          data-kind={kind}
-          title={`${formatClock(e.at_ms)} · ${MARK_LABEL[kind]} · ${humanize(e.kind)}${e.to_status ? ` → ${e.to_status}` : ""} · ${e.detail}`}
-        />
-      );
-    });
   return (
     <section className="panel" data-testid="lanes">
       <h3 className="panel-title">
-        Timeline on one time axis <span className="muted">(0 = {formatClock(start)} UTC · span {formatLatency(span)})</span>
+        Timelines on one time axis{" "}
+        <span className="muted">
+          (0 = {formatClock(start)} UTC · span {formatLatency(span)} · one lane per attempt)
+        </span>
       </h3>
       <div className="lanes">
         <div className="lane-row lane-axis">
@@ -337,11 +304,15 @@ export function Lanes({ detail }: { detail: Detail }) {
         <div className="lane-row" data-testid="lane" data-lane="payment">
           <span className="lane-label">
             <strong>Payment</strong>
-            <span className="muted">route · webhooks · final</span>
+            <span className="muted">route · status · merchant webhooks</span>
           </span>
-          <div className="lane-track">{marks(paymentEvents)}</div>
+          <div className="lane-track">
+            {timeline.payment_marks.map((m, i) => (
+              <Mark key={i} m={m} pos={pos} />
+            ))}
+          </div>
         </div>
-        {detail.attempts.map((a) => {
+        {timeline.lanes.map(({ attempt: a, marks }) => {
           const answered = a.responded_at_ms !== null;
           return (
             <div className="lane-row" key={a.id} data-testid="lane" data-lane={`attempt-${a.seq}`}>
@@ -360,26 +331,36 @@ export function Lanes({ detail }: { detail: Detail }) {
                   className={`lane-bar oc-bg-${a.outcome ?? "none"}${answered ? "" : " open"}`}
                   style={{
                     left: pos(a.requested_at_ms),
-                    width: answered ? `max(calc(${pos(a.responded_at_ms ?? a.requested_at_ms)} - ${pos(a.requested_at_ms)}), 4px)` : undefined,
+                    width: answered
+                      ? `max(calc(${pos(a.responded_at_ms ?? a.requested_at_ms)} - ${pos(a.requested_at_ms)}), 4px)`
+                      : undefined,
                     right: answered ? undefined : 0,
                   }}
                   title={`request ${formatClock(a.requested_at_ms)} → ${answered ? `response ${formatClock(a.responded_at_ms)} (${formatLatency(a.latency_ms)})` : "no answer (timeout / unknown)"}`}
                 >
-                  <span className="lane-bar-text">
-                    {answered ? formatLatency(a.latency_ms) : "no answer"}
-                  </span>
+                  <span className="lane-bar-text">{answered ? formatLatency(a.latency_ms) : "no answer"}</span>
                 </span>
-                {marks(detail.events.filter((e) => e.attempt_id === a.id))}
+                {marks.map((m, i) => (
+                  <Mark key={i} m={m} pos={pos} />
+                ))}
               </div>
             </div>
           );
         })}
-        <div className="lane-legend muted small">
-          <span className="lane-mark-inline mark-status" /> status change <span className="lane-mark-inline mark-webhook_ok" /> provider
-          webhook valid <span className="lane-mark-inline mark-webhook_rejected" /> rejected{" "}
-          <span className="lane-mark-inline mark-reconciler" /> reconciler <span className="lane-mark-inline mark-merchant_webhook" /> merchant
-          webhook delivery · bar = request → response
+      </div>
+      <div className="lane-columns" style={{ gridTemplateColumns: `repeat(${timeline.lanes.length + 1}, minmax(0, 1fr))` }}>
+        <div data-testid="lane-steps" data-lane="payment">
+          <div className="kv-label">Payment</div>
+          <MarkList marks={timeline.payment_marks} start={start} />
         </div>
+        {timeline.lanes.map(({ attempt: a, marks }) => (
+          <div key={a.id} data-testid="lane-steps" data-lane={`attempt-${a.seq}`}>
+            <div className="kv-label">
+              #{a.seq} {a.connector_name}
+            </div>
+            <MarkList marks={marks} start={start} />
+          </div>
+        ))}
       </div>
     </section>
   );
@@ -408,7 +389,6 @@ function Timeline({ events }: { events: EventView[] }) {
                 <td className="mono">{formatClock(e.at_ms)}</td>
                 <td>
                   <Badge tone={`cause-${e.cause}`}>{humanize(e.cause)}</Badge>
-                  {eventKind(e) === "webhook_rejected" && <Badge tone="bad">rejected</Badge>}
                 </td>
                 <td>{humanize(e.kind)}</td>
                 <td className="mono">
@@ -424,7 +404,8 @@ function Timeline({ events }: { events: EventView[] }) {
   );
 }
 
-export function PaymentDetailBody({ detail }: { detail: Detail }) {
+export function PaymentDetailBody({ timeline }: { timeline: PaymentTimeline }) {
+  const detail = timeline.detail;
   const s = detail.summary;
   return (
     <div className="detail" data-testid="payment-detail">
@@ -467,8 +448,8 @@ export function PaymentDetailBody({ detail }: { detail: Detail }) {
           </div>
         )}
       </section>
-      <ChargeSummary detail={detail} />
-      <Lanes detail={detail} />
+      <ChargeSummaryView timeline={timeline} />
+      <Lanes timeline={timeline} />
       <RouteTraceView route={detail.route} />
       <AttemptsView attempts={detail.attempts} />
       <Timeline events={detail.events} />
@@ -478,20 +459,20 @@ export function PaymentDetailBody({ detail }: { detail: Detail }) {
 
 export function PaymentDetailView({ id, onBack }: { id: string; onBack: () => void }) {
   const backend = useBackend();
-  const [detail, setDetail] = useState<Detail | null>(null);
+  const [timeline, setTimeline] = useState<PaymentTimeline | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
 
   const load = useCallback(async () => {
     setError(null);
     try {
-      setDetail(await backend.getPayment(id));
+      setTimeline(await backend.paymentTimeline(id));
     } catch (e) {
       setError(toCommandError(e));
     }
   }, [backend, id]);
 
   useEffect(() => {
-    setDetail(null);
+    setTimeline(null);
     void load();
   }, [load]);
 
@@ -526,8 +507,8 @@ export function PaymentDetailView({ id, onBack }: { id: string; onBack: () => vo
         </div>
       </div>
       {error !== null && <ErrorBanner error={error} title="Could not load the payment:" onRetry={() => void load()} />}
-      {detail === null && error === null && <div className="placeholder">Loading payment…</div>}
-      {detail !== null && <PaymentDetailBody detail={detail} />}
+      {timeline === null && error === null && <div className="placeholder">Loading payment…</div>}
+      {timeline !== null && <PaymentDetailBody timeline={timeline} />}
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { CommandError, OutcomeClass, PaymentStatus, PaymentSummary } from "../bindings";
-import type { PaymentQuery } from "../types";
+import type { SearchFilter } from "../types";
 import { toCommandError } from "../backend";
 import { useBackend } from "../context";
 import { PaymentStatusBadge } from "../components/Badge";
@@ -41,6 +41,8 @@ export const emptyFilters: PaymentFilters = {
 /** What the Payments view keeps while the user looks at a payment (owned by App). */
 export interface PaymentsState {
   filters: PaymentFilters;
+  /** A search handed over by another view (a fallback-matrix cell), ANDed with the filters. */
+  base: { label: string; filter: SearchFilter } | null;
   results: PaymentSummary[] | null;
   /** Keyset cursor of the next page; null when everything is loaded. */
   next: string | null;
@@ -51,6 +53,7 @@ export interface PaymentsState {
 
 export const initialPaymentsState: PaymentsState = {
   filters: emptyFilters,
+  base: null,
   results: null,
   next: null,
   selected: 0,
@@ -59,11 +62,12 @@ export const initialPaymentsState: PaymentsState = {
 
 const DAY_MS = 86_400_000;
 
-/** Filters -> the backend query; `Err` is a sentence for the form. */
-export function toQuery(
+/** Filters (+ a handed-over search) -> the backend filter; `Err` is a sentence for the form. */
+export function toFilter(
   f: PaymentFilters,
-  after: string | null,
-): { ok: true; query: PaymentQuery } | { ok: false; error: string } {
+  base: SearchFilter | null,
+  cursor: string | null,
+): { ok: true; filter: SearchFilter } | { ok: false; error: string } {
   const amount = f.amount.trim();
   if (amount !== "" && !/^\d{1,15}$/.test(amount))
     return { ok: false, error: "Amount is a whole number of minor units (e.g. 4250 for 42.50 USD)." };
@@ -75,21 +79,19 @@ export function toQuery(
   if ((from !== null && Number.isNaN(from)) || (to !== null && Number.isNaN(to)))
     return { ok: false, error: "Dates are YYYY-MM-DD (UTC)." };
   if (from !== null && to !== null && from > to) return { ok: false, error: "The start date is after the end date." };
-  return {
-    ok: true,
-    query: {
-      text: f.text.trim(),
-      amount_minor: amount === "" ? null : Number(amount),
-      currency: currency === "" ? null : currency,
-      from_ms: from,
-      to_ms: to === null ? null : to + DAY_MS - 1,
-      status: f.status,
-      connector_id: f.connectorId,
-      outcome: f.outcome,
-      after,
-      limit: PAGE_SIZE,
-    },
-  };
+  const filter: SearchFilter = { ...(base ?? {}), cursor, limit: PAGE_SIZE };
+  if (f.text.trim() !== "") filter.query = f.text.trim();
+  if (amount !== "") {
+    filter.amount_min_minor = Number(amount);
+    filter.amount_max_minor = Number(amount);
+  }
+  if (currency !== "") filter.currency = currency;
+  if (from !== null) filter.from_ms = from;
+  if (to !== null) filter.to_ms = to + DAY_MS; // exclusive: the whole "to" day is included
+  if (f.status !== null) filter.status = f.status;
+  if (f.connectorId !== null) filter.connector_id = f.connectorId;
+  if (f.outcome !== null) filter.outcome = f.outcome;
+  return { ok: true, filter };
 }
 
 function isTyping(target: EventTarget | null): boolean {
@@ -120,8 +122,8 @@ export function Payments({
   const setF = (patch: Partial<PaymentFilters>) => setState((s) => ({ ...s, filters: { ...s.filters, ...patch } }));
 
   const search = useCallback(
-    async (filters: PaymentFilters) => {
-      const q = toQuery(filters, null);
+    async (filters: PaymentFilters, base: SearchFilter | null) => {
+      const q = toFilter(filters, base, null);
       if (!q.ok) {
         setInvalid(q.error);
         return;
@@ -129,8 +131,8 @@ export function Payments({
       setInvalid(null);
       setLoading(true);
       try {
-        const page = await backend.searchPage(q.query);
-        setState((s) => ({ ...s, results: page.rows, next: page.next, selected: 0, scrollTop: 0 }));
+        const page = await backend.searchPage(q.filter);
+        setState((s) => ({ ...s, results: page.rows, next: page.next_cursor, selected: 0, scrollTop: 0 }));
         setError(null);
         listRef.current?.scrollTo({ top: 0 });
       } catch (e) {
@@ -144,22 +146,22 @@ export function Payments({
 
   const loadMore = useCallback(async () => {
     if (loadingMore.current || state.next === null) return;
-    const q = toQuery(state.filters, state.next);
+    const q = toFilter(state.filters, state.base?.filter ?? null, state.next);
     if (!q.ok) return;
     loadingMore.current = true;
     try {
-      const page = await backend.searchPage(q.query);
-      setState((s) => ({ ...s, results: [...(s.results ?? []), ...page.rows], next: page.next }));
+      const page = await backend.searchPage(q.filter);
+      setState((s) => ({ ...s, results: [...(s.results ?? []), ...page.rows], next: page.next_cursor }));
     } catch (e) {
       setError(toCommandError(e));
     } finally {
       loadingMore.current = false;
     }
-  }, [backend, setState, state.next, state.filters]);
+  }, [backend, setState, state.next, state.filters, state.base]);
 
   // First visit (or a drill-down from the matrix): search with the current filters.
   useEffect(() => {
-    if (state.results === null) void search(state.filters);
+    if (state.results === null) void search(state.filters, state.base?.filter ?? null);
   }, [state.results]);
 
   // "/" or Ctrl+K focuses the search box from anywhere in the view.
@@ -207,7 +209,7 @@ export function Payments({
   const onSearchKey = (e: React.KeyboardEvent<HTMLInputElement>) => {
     if (e.key === "Enter") {
       e.preventDefault();
-      void search(f);
+      void search(f, state.base?.filter ?? null);
     } else if (e.key === "ArrowDown" && count > 0) {
       e.preventDefault();
       listRef.current?.focus();
@@ -269,7 +271,7 @@ export function Payments({
         className="search-form"
         onSubmit={(e) => {
           e.preventDefault();
-          void search(f);
+          void search(f, state.base?.filter ?? null);
         }}
       >
         <input
@@ -363,20 +365,38 @@ export function Payments({
           className="btn btn-ghost"
           data-testid="clear-filters"
           onClick={() => {
-            setState((s) => ({ ...s, filters: emptyFilters }));
-            void search(emptyFilters);
+            setState((s) => ({ ...s, filters: emptyFilters, base: null }));
+            void search(emptyFilters, null);
           }}
         >
           Clear
         </button>
       </form>
+      {state.base !== null && (
+        <div className="chip-row">
+          <span className="chip" data-testid="base-filter">
+            {state.base.label}
+            <button
+              type="button"
+              className="btn btn-small btn-ghost"
+              aria-label="Remove this filter"
+              onClick={() => {
+                setState((s) => ({ ...s, base: null }));
+                void search(f, null);
+              }}
+            >
+              ✕
+            </button>
+          </span>
+        </div>
+      )}
       {invalid !== null && (
         <div className="form-invalid" role="alert" data-testid="search-invalid">
           {invalid}
         </div>
       )}
       {error !== null && (
-        <ErrorBanner error={error} title="Search failed:" onRetry={() => void search(f)} />
+        <ErrorBanner error={error} title="Search failed:" onRetry={() => void search(f, state.base?.filter ?? null)} />
       )}
       <div className="table-meta muted">
         {results === null

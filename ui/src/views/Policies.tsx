@@ -19,10 +19,25 @@ import {
   type Policy,
   type Rule,
 } from "../policyModel";
-import type { PolicyIssue, PolicyState, Simulation } from "../types";
+import type { PolicyIssue, PolicyState, SimulationResult } from "../types";
 import { RouteTraceView } from "./PaymentDetail";
 
 type Tab = "form" | "json" | "diff";
+
+/** The text the editor starts from: the saved draft, else the published policy, else an empty policy. */
+export function draftOf(s: PolicyState): string {
+  return s.draft?.json ?? s.published?.json ?? JSON.stringify({ rules: [], max_attempts: 3 }, null, 2);
+}
+
+/** Before/after first-connector shares joined by connector name. */
+export function shareRows(sim: SimulationResult): { name: string; before: number; after: number }[] {
+  const names = [...new Set([...sim.share_before.map((r) => r.name), ...sim.share_after.map((r) => r.name)])];
+  return names.map((name) => ({
+    name,
+    before: sim.share_before.find((r) => r.name === name)?.share ?? 0,
+    after: sim.share_after.find((r) => r.name === name)?.share ?? 0,
+  }));
+}
 
 export const EXAMPLE_CONTEXT = JSON.stringify(
   {
@@ -218,7 +233,7 @@ export function Policies() {
   const [issues, setIssues] = useState<PolicyIssue[] | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
   const [days, setDays] = useState("7");
-  const [sim, setSim] = useState<Simulation | null>(null);
+  const [sim, setSim] = useState<SimulationResult | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [note, setNote] = useState("");
   const [confirming, setConfirming] = useState(false);
@@ -231,7 +246,7 @@ export function Policies() {
     try {
       const s = await backend.policyState();
       setState(s);
-      setDraft(s.draft_json);
+      setDraft(draftOf(s));
     } catch (e) {
       setError(toCommandError(e));
     }
@@ -251,7 +266,7 @@ export function Policies() {
     }
     const t = window.setTimeout(async () => {
       try {
-        setIssues(await backend.validatePolicy(draft));
+        setIssues((await backend.validatePolicy(draft)).issues);
       } catch (e) {
         setError(toCommandError(e));
       }
@@ -285,10 +300,10 @@ export function Policies() {
     run("publish", async () => {
       const s = await backend.publishPolicy(draft, note.trim());
       setState(s);
-      setDraft(s.draft_json);
+      setDraft(draftOf(s));
       setConfirming(false);
       setNote("");
-      setPublished(`Published version ${s.published_version ?? "?"}.`);
+      setPublished(`Published version ${s.published?.version ?? "?"}.`);
     });
 
   const explain = () =>
@@ -296,7 +311,8 @@ export function Policies() {
       setExplained(await backend.explainRoute(context, parsed.ok ? draft : null));
     });
 
-  const dirty = state !== null && draft.trim() !== state.published_json.trim();
+  const publishedJson = state?.published?.json ?? "";
+  const dirty = state !== null && draft.trim() !== publishedJson.trim();
   const generalIssues = (issues ?? []).filter((i) => i.rule === null);
   const blocking = !parsed.ok || (issues ?? []).length > 0;
 
@@ -307,8 +323,10 @@ export function Policies() {
         <div className="view-meta">
           {state !== null && (
             <span className="muted">
-              published v{state.published_version ?? "—"}
-              {state.published_note ? ` · “${state.published_note}”` : ""} · draft {dirty ? "differs" : "= published"}
+              {state.mode} · published v{state.published?.version ?? "—"}
+              {state.published?.note ? ` · “${state.published.note}”` : ""}
+              {state.published?.published_at_ms ? ` · ${formatUtc(state.published.published_at_ms)} UTC` : ""} · draft{" "}
+              {dirty ? "differs" : "= published"}
             </span>
           )}
         </div>
@@ -409,7 +427,7 @@ export function Policies() {
           )}
           {tab === "diff" && (
             <pre className="diff panel" data-testid="policy-diff">
-              {lineDiff(state.published_json, draft).map((l, i) => (
+              {lineDiff(publishedJson, draft).map((l, i) => (
                 <div key={i} className={`diff-${l.kind}`}>
                   {l.kind === "add" ? "+ " : l.kind === "del" ? "- " : "  "}
                   {l.text}
@@ -449,6 +467,7 @@ export function Policies() {
                     <strong data-testid="sim-changed">{formatCount(sim.changed_count)}</strong> would take a different
                     path.
                   </p>
+                  <p className="muted small">{sim.approach}</p>
                   <table className="table">
                     <thead>
                       <tr>
@@ -458,9 +477,9 @@ export function Policies() {
                       </tr>
                     </thead>
                     <tbody>
-                      {sim.shares.map((s) => (
-                        <tr key={s.connector_name} data-testid="sim-share">
-                          <td>{s.connector_name}</td>
+                      {shareRows(sim).map((s) => (
+                        <tr key={s.name} data-testid="sim-share">
+                          <td>{s.name}</td>
                           <td className="num mono">{formatRate(s.before)}</td>
                           <td className="num mono">{formatRate(s.after)}</td>
                         </tr>
@@ -484,8 +503,8 @@ export function Policies() {
                               {shortId(c.payment_id)}
                             </td>
                             <td className="mono">{formatUtc(c.created_at_ms)}</td>
-                            <td>{c.old_path.join(" → ") || "—"}</td>
-                            <td>{c.new_path.join(" → ") || "—"}</td>
+                            <td>{c.before.join(" → ") || "—"}</td>
+                            <td>{c.after.join(" → ") || "—"}</td>
                           </tr>
                         ))}
                       </tbody>
