@@ -4,6 +4,8 @@
 //!   protocol of DESIGN.md §6 (T1: idempotency + payment + route + attempt #1 `pending`; provider
 //!   call with no connection held; T2: outcome + next pending attempt; final status + stored
 //!   response in the last transaction).
+//! - [`reconciler`]: the background reconciler of `unknown` payments, and the one guarded
+//!   path by which a retrieve or provider webhook changes a payment (incl. voiding extra charges).
 //! - [`console`]: the read models and operator actions the desktop console calls.
 //! - [`views`]: the plain data shapes the console receives over IPC (TypeScript is generated
 //!   from them by `src-tauri`).
@@ -13,6 +15,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod payments;
+pub mod reconciler;
 pub mod simulate;
 pub mod views;
 

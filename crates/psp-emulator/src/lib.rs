@@ -80,9 +80,14 @@
 //! Outcomes: `ok`, `declined`, `client_error`, `unauthorized`, `idempotent_replay`,
 //! `idempotency_conflict`, `injected_error`, `outage`, `hang_before`, `hang_after`.
 
+pub mod braintree;
 pub mod faults;
+pub mod mollie;
+pub(crate) mod pipeline;
+pub mod square;
 pub mod stats;
 pub mod stripe;
+pub mod webhooks;
 
 use std::io;
 use std::net::SocketAddr;
@@ -91,11 +96,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -104,6 +109,7 @@ use tokio::task::JoinHandle;
 
 use faults::{FaultSpec, Faults};
 use stats::{Stats, StatsSnapshot};
+use webhooks::{WebhookConfig, WebhookError, WebhookFormat, Webhooks};
 
 /// State shared by every handler.
 pub(crate) struct App {
@@ -112,6 +118,11 @@ pub(crate) struct App {
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) base_url: Arc<str>,
     pub(crate) stripe: stripe::StripeState,
+    pub(crate) square: square::SquareState,
+    pub(crate) braintree: braintree::BraintreeState,
+    pub(crate) mollie: mollie::MollieState,
+    pub(crate) idempotency: pipeline::IdemStore,
+    pub(crate) webhooks: webhooks::Webhooks,
 }
 
 impl App {
@@ -193,7 +204,167 @@ async fn delete_stats(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn health() -> Response {
-    axum::Json(json!({"status": "ok", "providers": ["stripe"]})).into_response()
+    axum::Json(json!({"status": "ok", "providers": ["stripe", "square", "braintree", "mollie"]}))
+        .into_response()
+}
+
+fn webhooks_json(app: &App) -> Value {
+    json!({ "webhooks": app.webhooks.list() })
+}
+
+async fn post_webhooks(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let cfg: WebhookConfig = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid webhook config: {e}"),
+            );
+        }
+    };
+    match app.webhooks.set(cfg) {
+        Ok(()) => axum::Json(webhooks_json(&app)).into_response(),
+        Err(e) => control_error(StatusCode::BAD_REQUEST, e.0),
+    }
+}
+
+async fn get_webhooks(State(app): State<Arc<App>>) -> Response {
+    axum::Json(webhooks_json(&app)).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct DeleteWebhooks {
+    account: Option<String>,
+}
+
+async fn delete_webhooks(State(app): State<Arc<App>>, Query(q): Query<DeleteWebhooks>) -> Response {
+    app.webhooks.clear(q.account.as_deref());
+    axum::Json(webhooks_json(&app)).into_response()
+}
+
+async fn get_deliveries(State(app): State<Arc<App>>) -> Response {
+    axum::Json(json!({ "deliveries": app.webhooks.deliveries() })).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendWebhook {
+    account: String,
+    event_type: String,
+    object_id: String,
+}
+
+async fn post_send_webhook(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let req: SendWebhook = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("invalid request: {e}")),
+    };
+    match send_webhook(&app, &req.account, &req.event_type, &req.object_id) {
+        Ok(ids) => axum::Json(json!({ "event_ids": ids })).into_response(),
+        Err(e) => control_error(StatusCode::BAD_REQUEST, e.0),
+    }
+}
+
+fn send_webhook(
+    app: &Arc<App>,
+    account: &str,
+    event_type: &str,
+    object_id: &str,
+) -> Result<Vec<String>, WebhookError> {
+    let cfg = app.webhooks.get(account);
+    let notice = match cfg.as_ref().map(|c| c.format) {
+        Some(WebhookFormat::Stripe) => {
+            stripe::events::notice_for(app, account, event_type, object_id)
+        }
+        Some(WebhookFormat::Square) => app.square.notice(account, event_type, object_id),
+        Some(WebhookFormat::Braintree) => app.braintree.notice(account, event_type, object_id),
+        Some(WebhookFormat::MollieClassic | WebhookFormat::MollieSigned) | None => {
+            app.mollie.notice(
+                account,
+                event_type,
+                object_id,
+                &format!("{}/mollie", app.base_url),
+            )
+        }
+    }
+    .map_err(WebhookError)?;
+    let ids = webhooks::emit(app, account, &notice);
+    if ids.is_empty() {
+        return Err(WebhookError(
+            "no webhook target: install a webhook config for this account".into(),
+        ));
+    }
+    Ok(ids)
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MollieStatus {
+    status: String,
+    failure_reason: Option<String>,
+}
+
+fn mollie_status(app: &Arc<App>, id: &str, status: &str, reason: Option<&str>) -> Response {
+    let Some(s) = mollie::Status::parse(status) else {
+        return control_error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown status {status:?}: use paid, failed, canceled, expired, authorized, pending or open"
+            ),
+        );
+    };
+    match mollie::force_status(app, id, s, reason) {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => control_error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+async fn post_mollie_status(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match serde_json::from_slice::<MollieStatus>(&body) {
+        Ok(m) => mollie_status(&app, &id, &m.status, m.failure_reason.as_deref()),
+        Err(e) => control_error(StatusCode::BAD_REQUEST, format!("invalid request: {e}")),
+    }
+}
+
+/// `GET /_emulator/mollie/checkout/{id}`: the hosted test checkout, with a button per outcome.
+async fn mollie_checkout_page(Path(id): Path<String>) -> Response {
+    let id: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let buttons: String = ["paid", "failed", "canceled", "expired", "authorized"]
+        .iter()
+        .map(|s| format!("<button name=\"status\" value=\"{s}\">{s}</button> "))
+        .collect();
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Mollie test checkout (emulator)</title></head>\
+<body style=\"font-family:sans-serif;max-width:32em;margin:3em auto\"><h1>Test checkout</h1>\
+<p>Payment <code>{id}</code>: choose the outcome.</p><form method=\"post\">{buttons}</form></body></html>"
+    );
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
+}
+
+/// `POST /_emulator/mollie/checkout/{id}` with form `status=…`: forces the outcome.
+async fn mollie_checkout_submit(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let status = form
+        .iter()
+        .find(|(k, _)| k == "status")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("paid");
+    mollie_status(&app, &id, status, None)
 }
 
 async fn not_found(req: Request) -> Response {
@@ -215,7 +386,26 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/_emulator/stats", get(get_stats).delete(delete_stats))
         .route("/_emulator/health", get(health))
+        .route(
+            "/_emulator/webhooks",
+            get(get_webhooks)
+                .post(post_webhooks)
+                .delete(delete_webhooks),
+        )
+        .route("/_emulator/webhooks/deliveries", get(get_deliveries))
+        .route("/_emulator/webhooks/send", post(post_send_webhook))
+        .route(
+            "/_emulator/mollie/payments/{id}/status",
+            post(post_mollie_status),
+        )
+        .route(
+            "/_emulator/mollie/checkout/{id}",
+            get(mollie_checkout_page).post(mollie_checkout_submit),
+        )
         .merge(stripe::routes())
+        .merge(square::routes())
+        .merge(braintree::routes())
+        .merge(mollie::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(request_id))
         .with_state(app)
@@ -249,6 +439,11 @@ pub async fn spawn(addr: SocketAddr) -> io::Result<Emulator> {
         shutdown: shutdown.clone(),
         base_url: format!("http://{addr}").into(),
         stripe: stripe::StripeState::default(),
+        square: square::SquareState::default(),
+        braintree: braintree::BraintreeState::default(),
+        mollie: mollie::MollieState::default(),
+        idempotency: pipeline::IdemStore::default(),
+        webhooks: webhooks::Webhooks::default(),
     });
     let service = router(app.clone());
     let listener = listener.tap_io(|tcp| {
@@ -277,6 +472,77 @@ impl Emulator {
     /// `http://<addr>`: the base URL of every emulated provider (Stripe under `/v1/`).
     pub fn base_url(&self) -> String {
         self.app.base_url.to_string()
+    }
+
+    /// Stripe's base URL (= [`Emulator::base_url`]); adapters append `/v1/…`.
+    pub fn stripe_base_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// Square's base URL, `{base}/square`; adapters append `/v2/payments`, `/v2/refunds`.
+    pub fn square_base_url(&self) -> String {
+        format!("{}/square", self.app.base_url)
+    }
+
+    /// Braintree's base URL, `{base}/braintree`; adapters append `/graphql`.
+    pub fn braintree_base_url(&self) -> String {
+        format!("{}/braintree", self.app.base_url)
+    }
+
+    /// Mollie's base URL, `{base}/mollie`; adapters append `/v2/payments`.
+    pub fn mollie_base_url(&self) -> String {
+        format!("{}/mollie", self.app.base_url)
+    }
+
+    /// The webhook registry (the same one `/_emulator/webhooks` edits).
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.app.webhooks
+    }
+
+    /// Sends `event_type` about object `object_id` of `account` now (after the config's delay,
+    /// with its duplicates), in the format of the account's webhook config; returns the event ids.
+    /// Object ids: Stripe PaymentIntent `pi_…` (also for `charge.refunded`), Square payment or
+    /// refund id (`payment.*` / `refund.*`), Braintree transaction legacy or global id
+    /// (`transaction_settled` / `transaction_settlement_declined` also settle or decline the
+    /// transaction, which must be `SUBMITTED_FOR_SETTLEMENT`), Mollie `tr_…` (`payment.paid`, …;
+    /// classic webhooks also go to the payment's `webhookUrl`). Errors: unknown object or event
+    /// type, or no target.
+    pub fn send_webhook(
+        &self,
+        account: &str,
+        event_type: &str,
+        object_id: &str,
+    ) -> Result<Vec<String>, WebhookError> {
+        send_webhook(&self.app, account, event_type, object_id)
+    }
+
+    /// Forces Mollie payment `id` (of any account) to `status` (`paid`, `failed`, `canceled`,
+    /// `expired`, `authorized`, `pending`) and sends its webhook; `failure_reason` for `failed`
+    /// (default `card_declined`). Returns the payment JSON. Errors: unknown id or status, or a
+    /// payment already final.
+    pub fn mollie_set_status(
+        &self,
+        id: &str,
+        status: &str,
+        failure_reason: Option<&str>,
+    ) -> Result<Value, String> {
+        let s = mollie::Status::parse(status).ok_or(format!("unknown Mollie status {status:?}"))?;
+        mollie::force_status(&self.app, id, s, failure_reason)
+    }
+
+    /// The Square payments of access token `key`, newest first, as JSON.
+    pub fn square_payments(&self, key: &str) -> Vec<Value> {
+        self.app.square.payments_json(key)
+    }
+
+    /// The Braintree transactions of `"public:private"` `key`, newest first, as GraphQL JSON.
+    pub fn braintree_transactions(&self, key: &str) -> Vec<Value> {
+        self.app.braintree.transactions_json(key)
+    }
+
+    /// The Mollie payments of API key `key`, newest first, as JSON.
+    pub fn mollie_payments(&self, key: &str) -> Vec<Value> {
+        self.app.mollie.payments_json(key, &self.mollie_base_url())
     }
 
     /// The bound address.

@@ -4,6 +4,8 @@
 //! - [`config`]: merchants, API keys, connectors (+ credentials), policies; weight changes.
 //! - [`payments`]: the durable payment protocol's writes (DESIGN.md §6) and idempotency rows.
 //! - [`read`]: read models for the console and the gateway's `GET`.
+//! - [`webhooks`]: provider webhook deliveries, guarded effects, review flags, reversals.
+//! - [`reconcile`]: the background reconciler's lease-based queue of unknown attempts.
 //! - [`rollups`]: console rollups (migration 0005) for charts, finance and the fallback matrix.
 //! - [`policies`]: policy drafts and publication (console policy editor).
 //!
@@ -14,7 +16,9 @@ pub mod config;
 pub mod payments;
 pub mod policies;
 pub mod read;
+pub mod reconcile;
 pub mod rollups;
+pub mod webhooks;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

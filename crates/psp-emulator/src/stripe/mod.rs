@@ -13,6 +13,7 @@
 //! thing, a timeout after sending may still have charged.
 
 pub mod cards;
+pub(crate) mod events;
 pub mod form;
 pub mod model;
 pub mod params;
@@ -424,6 +425,7 @@ async fn api(
         let ctx = ctx.clone();
         let idem_key = idem_key.clone();
         let plan = plan.clone();
+        let key = key.clone();
         tokio::spawn(async move {
             app.hold(plan.latency).await;
             let (status, bytes, was_injected) = match plan.error {
@@ -432,13 +434,15 @@ async fn api(
                     (s, b, true)
                 }
                 Some((s, ErrorPhase::After)) => {
-                    // The operation happens; its answer is lost.
-                    let _lost = account.execute(op, plan.decline.as_deref(), &ctx);
+                    // The operation happens (and its webhooks go out); its answer is lost.
+                    let (ls, lb) = result_parts(account.execute(op, plan.decline.as_deref(), &ctx));
+                    events::announce(&app, &key, ls, &lb);
                     let (s, b) = injected(s);
                     (s, b, true)
                 }
                 None => {
                     let (s, b) = result_parts(account.execute(op, plan.decline.as_deref(), &ctx));
+                    events::announce(&app, &key, s, &b);
                     (s, b, false)
                 }
             };
@@ -544,21 +548,27 @@ async fn three_ds_submit(
     };
     match account.complete_3ds(&id, succeed) {
         Err(message) => bad(StatusCode::BAD_REQUEST, message),
-        Ok(pi) => match &pi.return_url {
-            Some(url) => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                let location = format!(
-                    "{url}{sep}payment_intent={}&payment_intent_client_secret={}&redirect_status={}",
-                    pi.id,
-                    pi.client_secret,
-                    if succeed { "succeeded" } else { "failed" }
-                );
-                let mut resp = StatusCode::SEE_OTHER.into_response();
-                set_header(&mut resp, "location", &location);
-                resp
+        Ok(pi) => {
+            if let Some(key) = app.stripe.find_intent_key(&id) {
+                let body = serde_json::to_vec(&pi.to_json()).unwrap_or_default();
+                events::announce(&app, &key, 200, &body);
             }
-            None => axum::Json(pi.to_json()).into_response(),
-        },
+            match &pi.return_url {
+                Some(url) => {
+                    let sep = if url.contains('?') { '&' } else { '?' };
+                    let location = format!(
+                        "{url}{sep}payment_intent={}&payment_intent_client_secret={}&redirect_status={}",
+                        pi.id,
+                        pi.client_secret,
+                        if succeed { "succeeded" } else { "failed" }
+                    );
+                    let mut resp = StatusCode::SEE_OTHER.into_response();
+                    set_header(&mut resp, "location", &location);
+                    resp
+                }
+                None => axum::Json(pi.to_json()).into_response(),
+            }
+        }
     }
 }
 

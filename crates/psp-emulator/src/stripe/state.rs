@@ -114,6 +114,29 @@ impl StripeState {
             .cloned()
     }
 
+    /// The API key owning PaymentIntent `id`, if any (for webhooks after 3-D Secure).
+    pub fn find_intent_key(&self, id: &str) -> Option<String> {
+        let accounts = self.accounts.read().unwrap_or_else(PoisonError::into_inner);
+        accounts
+            .iter()
+            .find(|(_, a)| a.lock().intents.contains_key(id))
+            .map(|(k, _)| k.clone())
+    }
+
+    /// PaymentIntent `id` of `key` as JSON, and the total refunded on it (minor units).
+    pub fn intent_with_refunds(&self, key: &str, id: &str) -> Option<(Value, i64)> {
+        let accounts = self.accounts.read().unwrap_or_else(PoisonError::into_inner);
+        let data = accounts.get(key)?.lock();
+        let pi = data.intents.get(id)?.to_json();
+        let refunded = data
+            .refunds
+            .values()
+            .filter(|r| r.payment_intent == id)
+            .map(|r| r.amount)
+            .sum();
+        Some((pi, refunded))
+    }
+
     /// The PaymentIntents of `key`, newest first.
     pub fn intents_json(&self, key: &str) -> Vec<Value> {
         let accounts = self.accounts.read().unwrap_or_else(PoisonError::into_inner);
