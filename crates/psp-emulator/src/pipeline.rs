@@ -6,8 +6,9 @@
 //! Differences from Stripe, chosen to match what the other providers document: injected 5xx are
 //! **not** saved under the idempotency key (Square: "TEMPORARY_ERROR … you can safely retry using
 //! the same idempotency key"; Braintree: a repeated `apiRequestKey` returns the transaction in its
-//! current status), so a retry with the same key after an `error_phase: after` fault gets the real
-//! result of the operation that did happen.
+//! current status). After an `error_phase: after` fault the key holds the *real* answer of the
+//! operation that did happen, so a retry with the same key gets it (and charges nothing new);
+//! after `error_phase: before` the key is released.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -382,17 +383,21 @@ pub(crate) async fn run(
         let idem = idem.clone();
         tokio::spawn(async move {
             app.hold(plan.latency).await;
-            let (reply, injected) = match plan.error {
-                Some((s, ErrorPhase::Before)) => (provider.server_error(s), true),
+            // (answer sent, answer saved under the key)
+            let (reply, saved, injected) = match plan.error {
+                Some((s, ErrorPhase::Before)) => (provider.server_error(s), None, true),
                 Some((s, ErrorPhase::After)) => {
-                    let _lost = op(plan.decline.clone());
-                    (provider.server_error(s), true)
+                    // Processed; the answer is lost, but a retry with the key gets it.
+                    let real = op(plan.decline.clone());
+                    (provider.server_error(s), Some(real), true)
                 }
-                None => (op(plan.decline.clone()), false),
+                None => {
+                    let real = op(plan.decline.clone());
+                    (real.clone(), Some(real), false)
+                }
             };
             if let Some(idem) = &idem {
-                app.idempotency
-                    .finish(&account, idem, (!injected).then_some(&reply));
+                app.idempotency.finish(&account, idem, saved.as_ref());
             }
             (reply, injected)
         })
