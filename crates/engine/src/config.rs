@@ -2,8 +2,15 @@
 //! keys). Correctness does not depend on it: every payment's first transaction checks that the
 //! config version it routed with is still current (`store::payments::start_payment`), and on a
 //! mismatch the engine reloads and routes again. Entries also expire after `max_age`.
+//!
+//! Every reload also reads the connectors' persisted circuit-breaker states and hands them to
+//! this process's [`Health`] (they adopt newer generations). [`crate::health::spawn`] keeps the
+//! cache fresh: it reloads a merchant when `NOTIFY switchboard_config` names it (connector,
+//! credential, policy and circuit changes all notify) and polls `config_versions` every second
+//! for notifications it may have missed.
 
 use crate::EngineError;
+use crate::health::Health;
 use routing::Mode;
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -21,6 +28,7 @@ pub struct ConfigCache {
     pool: PgPool,
     entries: Arc<RwLock<HashMap<(Uuid, Mode), Entry>>>,
     max_age: Duration,
+    health: Health,
 }
 
 impl ConfigCache {
@@ -30,7 +38,13 @@ impl ConfigCache {
             pool,
             entries: Arc::new(RwLock::new(HashMap::new())),
             max_age,
+            health: Health::new(Health::default_actor()),
         }
+    }
+
+    /// This process's circuit breakers (fed by the payments service, kept in step by reloads).
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// The config of a merchant and mode, from cache or freshly loaded.
@@ -54,7 +68,12 @@ impl ConfigCache {
         merchant_id: Uuid,
         mode: Mode,
     ) -> Result<Arc<MerchantConfig>, EngineError> {
-        let cfg = Arc::new(store::config::load_config(&self.pool, merchant_id, mode).await?);
+        let (cfg, circuits) = tokio::try_join!(
+            store::config::load_config(&self.pool, merchant_id, mode),
+            store::health::load_circuits(&self.pool, merchant_id)
+        )?;
+        let cfg = Arc::new(cfg);
+        self.health.adopt(merchant_id, &circuits, false);
         if let Ok(mut map) = self.entries.write() {
             map.insert((merchant_id, mode), (cfg.clone(), Instant::now()));
         }
@@ -65,6 +84,55 @@ impl ConfigCache {
     pub fn invalidate(&self, merchant_id: Uuid) {
         if let Ok(mut map) = self.entries.write() {
             map.retain(|(m, _), _| *m != merchant_id);
+        }
+    }
+
+    /// Reloads every cached mode of a merchant now (on `NOTIFY switchboard_config`). Errors are
+    /// logged and the entry dropped, so the next payment loads it itself.
+    pub async fn refresh(&self, merchant_id: Uuid) {
+        let modes: Vec<Mode> = match self.entries.read() {
+            Ok(map) => map
+                .keys()
+                .filter(|(m, _)| *m == merchant_id)
+                .map(|(_, mode)| *mode)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for mode in modes {
+            if let Err(e) = self.reload(merchant_id, mode).await {
+                tracing::warn!(merchant = %merchant_id, error = %e, "config reload failed");
+                self.invalidate(merchant_id);
+            }
+        }
+    }
+
+    /// Reloads the cached merchants whose `config_versions.version` moved past the cached one
+    /// (the poll fallback for missed notifications).
+    pub async fn refresh_stale(&self) {
+        let cached: Vec<(Uuid, i64)> = match self.entries.read() {
+            Ok(map) => map
+                .iter()
+                .map(|((m, _), (cfg, _))| (*m, cfg.version))
+                .collect(),
+            Err(_) => return,
+        };
+        if cached.is_empty() {
+            return;
+        }
+        let mut ids: Vec<Uuid> = cached.iter().map(|(m, _)| *m).collect();
+        ids.sort();
+        ids.dedup();
+        let versions = match store::health::config_versions(&self.pool, &ids).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "config version poll failed");
+                return;
+            }
+        };
+        for (m, v) in versions {
+            if cached.iter().any(|(cm, cv)| *cm == m && *cv != v) {
+                self.refresh(m).await;
+            }
         }
     }
 }

@@ -6,6 +6,10 @@
 //!   response in the last transaction).
 //! - [`reconciler`]: the background reconciler of `unknown` payments, and the one guarded
 //!   path by which a retrieve or provider webhook changes a payment (incl. voiding extra charges).
+//! - [`health`]: this process's circuit breakers and the tasks that share their state
+//!   (compare-and-set + LISTEN/NOTIFY) and keep the config cache fresh.
+//! - [`merchant_webhooks`]: signed delivery of payment changes to merchants (outbox worker).
+//! - [`console_ops`]: console operations on circuits and merchant webhooks (replay).
 //! - [`console`]: the read models and operator actions the desktop console calls.
 //! - [`views`]: the plain data shapes the console receives over IPC (TypeScript is generated
 //!   from them by `src-tauri`).
@@ -13,7 +17,10 @@
 
 pub mod config;
 pub mod console;
+pub mod console_ops;
 pub mod error;
+pub mod health;
+pub mod merchant_webhooks;
 pub mod payments;
 pub mod reconciler;
 pub mod simulate;

@@ -189,6 +189,11 @@ impl Payments {
         &self.pool
     }
 
+    /// The config cache (and through it the circuit breakers), for `health::spawn`.
+    pub fn config(&self) -> &crate::config::ConfigCache {
+        &self.config
+    }
+
     /// The provider executor (for the reconciler and webhook intake).
     pub(crate) fn executor(&self) -> &Executor {
         &self.executor
@@ -256,11 +261,17 @@ impl Payments {
                 Some((id, p)) => (Some(*id), p),
                 None => (None, &default_policy),
             };
-            let routing_connectors: Vec<Connector> = config
+            let mut routing_connectors: Vec<Connector> = config
                 .connectors
                 .iter()
                 .map(|c| c.connector.clone())
                 .collect();
+            // Circuit breakers (issue 5): this gateway's view of each connector's circuit.
+            self.config.health().overlay(
+                auth.merchant_id,
+                &mut routing_connectors,
+                crate::health::unix_ms(self.clock.now()),
+            );
             let decision =
                 routing::decide_explained(&ctx, &routing_connectors, policy, auth.mode, roll);
             let now = self.clock.now();
@@ -501,6 +512,13 @@ impl Payments {
                 }
                 step = routing::next_step(&policy.fallback, input);
             }
+            // Circuit breakers (issue 5): feed this call's final class.
+            self.config.health().record(
+                auth.merchant_id,
+                rec.connector.id,
+                result.class,
+                crate::health::unix_ms(responded_at),
+            );
             let (step_name, step_detail) = step_text(step, result.class, &config.connectors);
             let attempt_status = match step {
                 NextStep::StopUnknown => AttemptStatus::Unknown,

@@ -2,7 +2,8 @@
 //!
 //! Environment: `DATABASE_URL` (required), `LISTEN` (default `127.0.0.1:8080`),
 //! `DB_MAX_CONNECTIONS` (default 32), `PROVIDER_CONNECT_TIMEOUT_MS` (default 2000),
-//! `PROVIDER_READ_TIMEOUT_MS` (default 10000), `RECONCILER` (`off` disables the background
+//! `PROVIDER_READ_TIMEOUT_MS` (default 10000), `MERCHANT_WEBHOOKS` (`off` disables the merchant
+//! webhook worker; default on), `RECONCILER` (`off` disables the background
 //! reconciler; default on), `RECONCILER_INTERVAL_MS` (default 5000), `RUST_LOG`.
 //!
 //! The background reconciler (`engine::reconciler`) runs inside every gateway process; several
@@ -56,6 +57,16 @@ async fn main() -> anyhow::Result<()> {
         )
         .spawn()
     });
+    // Connector health (issue 5): circuit transitions persisted with compare-and-set, config
+    // reloaded on NOTIFY (+ 1 s poll); merchant webhook delivery worker (MERCHANT_WEBHOOKS=off
+    // disables it).
+    let health = engine::health::spawn(payments.pool().clone(), payments.config().clone());
+    let webhooks = (std::env::var("MERCHANT_WEBHOOKS").as_deref() != Ok("off")).then(|| {
+        engine::merchant_webhooks::spawn_worker(
+            payments.pool().clone(),
+            engine::merchant_webhooks::RetryPolicy::default(),
+        )
+    });
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -64,6 +75,10 @@ async fn main() -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    health.abort();
+    if let Some(task) = webhooks {
+        task.abort();
+    }
     if let Some(task) = reconciler {
         task.abort();
     }

@@ -5,6 +5,8 @@
 //! - [`payments`]: the durable payment protocol's writes (DESIGN.md §6) and idempotency rows.
 //! - [`read`]: read models for the console and the gateway's `GET`.
 //! - [`webhooks`]: provider webhook deliveries, guarded effects, review flags, reversals.
+//! - [`health`]: shared circuit-breaker state of connectors and its events (migration 0004).
+//! - [`outbox`]: merchant webhook endpoints, outbox and delivery log (migration 0004).
 //! - [`reconcile`]: the background reconciler's lease-based queue of unknown attempts.
 //! - [`rollups`]: console rollups (migration 0005) for charts, finance and the fallback matrix.
 //! - [`policies`]: policy drafts and publication (console policy editor).
@@ -13,6 +15,8 @@
 //! caller composes them inside one transaction. Nothing here calls a provider.
 
 pub mod config;
+pub mod health;
+pub mod outbox;
 pub mod payments;
 pub mod policies;
 pub mod read;
