@@ -3,18 +3,21 @@
 //! [`Executor`] owns one `reqwest::Client` (rustls) built with `connect_timeout =
 //! cfg.connect_timeout` and a whole-request `timeout = cfg.read_timeout`, and dispatches on
 //! [`ConnectorAccount::provider`]:
-//! - Stripe: [`crate::stripe`] plans each call ([`crate::stripe::Call`]: the request value and its
-//!   parser, or an answer without any call, e.g. a three-decimal amount that is not a multiple of
-//!   10), the executor adds `Authorization: Bearer <key>` (the only place the secret is exposed,
-//!   and reqwest marks that header sensitive), sends it, and the parser
-//!   ([`crate::stripe::parse_response`], or [`crate::stripe::parse_replay`] for a replayed
-//!   authorize) classifies the answer. A `sk_live_`/`rk_live_` key on a test-mode connector (or
-//!   the reverse), an empty key or an unusable base URL is an `auth_config_error` without any call.
+//! - Stripe, Square, Braintree, Mollie: the provider module ([`crate::stripe`],
+//!   [`crate::square`], [`crate::braintree`], [`crate::mollie`]) plans each call
+//!   ([`crate::Call`]: the request value and its parser, or an answer without any call, e.g. an
+//!   amount or currency the provider would refuse), the executor adds the credentials (the only
+//!   place the secret is exposed; reqwest marks the header sensitive), sends it to
+//!   `account.base_url + path`, and the parser classifies the answer. Credentials (INTERFACES.md
+//!   §C): Stripe `Authorization: Bearer sk_…`; Square `Bearer <access token>`; Braintree HTTP
+//!   Basic from `api_key = "public_key:private_key"`; Mollie `Bearer test_…/live_…`.
+//!   Pre-checks without any call (`auth_config_error`): an empty key; a Stripe `sk_live_`/
+//!   `rk_live_` or Mollie `live_` key on a test-mode connector (and the reverse); a Braintree key
+//!   that is not `public:private`; a Mollie key without the `test_`/`live_`/`access_` prefix; an
+//!   unusable base URL.
 //! - Simulator: [`crate::simulator::Simulator`] answers in-process; its optional latency is slept
 //!   here, and a latency above `read_timeout` turns into the same `unknown_outcome` a real
 //!   timeout gives (after the simulator has acted, as a real PSP would have).
-//! - Square, Braintree, Mollie: `auth_config_error` "provider … not supported yet" (a connector we
-//!   cannot call is a configuration problem: fall back and alert, DESIGN.md §5).
 //!
 //! Transport failures (REFERENCE.md §8, DESIGN.md §5):
 //!
@@ -28,16 +31,16 @@
 //! `provider_unavailable` from a retrieve means "provably not charged".
 //!
 //! Every call records `latency_ms` and emits one tracing event in a `provider_call` span with
-//! provider, connector, op, HTTP status, class, latency and Stripe's `Request-Id`; never the API
-//! key, headers or the request body. As a last line of defence every text field of the result is
-//! scrubbed of the API key before it is returned (a provider echoing the key must not put it in
-//! the attempt row).
+//! provider, connector, op, HTTP status, class, latency and the `Request-Id` header when there is
+//! one; never the API key, headers or the request body. As a last line of defence every text
+//! field of the result is scrubbed of the API key (and of each part of a Braintree
+//! `public:private` key) before it is returned.
 
 use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::simulator::Simulator;
 use crate::{
-    AuthorizeRequest, CaptureRequest, ConnectorAccount, Operation, ProviderResult, RefundRequest,
-    RetrieveRequest, VoidRequest, stripe,
+    AuthorizeRequest, Call, CaptureRequest, ConnectorAccount, Operation, ProviderResult,
+    RefundRequest, RetrieveRequest, VoidRequest, braintree, mollie, square, stripe,
 };
 use routing::{Mode, OutcomeClass, Provider};
 use secrecy::ExposeSecret;
@@ -133,7 +136,12 @@ impl Executor {
         self.call(
             account,
             Operation::Authorize,
-            || stripe::authorize_call(req),
+            |wire| match wire {
+                Wire::Stripe => stripe::authorize_call(req),
+                Wire::Square => square::authorize_call(req),
+                Wire::Braintree => braintree::authorize_call(req),
+                Wire::Mollie => mollie::authorize_call(req),
+            },
             |s| s.authorize(req),
         )
         .await
@@ -147,7 +155,12 @@ impl Executor {
         self.call(
             account,
             Operation::Capture,
-            || stripe::capture_call(req),
+            |wire| match wire {
+                Wire::Stripe => stripe::capture_call(req),
+                Wire::Square => square::capture_call(req),
+                Wire::Braintree => braintree::capture_call(req),
+                Wire::Mollie => mollie::capture_call(req),
+            },
             |s| s.capture(req),
         )
         .await
@@ -157,7 +170,12 @@ impl Executor {
         self.call(
             account,
             Operation::Void,
-            || stripe::void_call(req),
+            |wire| match wire {
+                Wire::Stripe => stripe::void_call(req),
+                Wire::Square => square::void_call(req),
+                Wire::Braintree => braintree::void_call(req),
+                Wire::Mollie => mollie::void_call(req),
+            },
             |s| s.void(req),
         )
         .await
@@ -167,7 +185,12 @@ impl Executor {
         self.call(
             account,
             Operation::Refund,
-            || stripe::refund_call(req),
+            |wire| match wire {
+                Wire::Stripe => stripe::refund_call(req),
+                Wire::Square => square::refund_call(req),
+                Wire::Braintree => braintree::refund_call(req),
+                Wire::Mollie => mollie::refund_call(req),
+            },
             |s| s.refund(req),
         )
         .await
@@ -203,7 +226,12 @@ impl Executor {
         self.call(
             account,
             Operation::Retrieve,
-            || stripe::retrieve_call(req),
+            |wire| match wire {
+                Wire::Stripe => stripe::retrieve_call(req),
+                Wire::Square => square::retrieve_call(req),
+                Wire::Braintree => braintree::retrieve_call(req),
+                Wire::Mollie => mollie::retrieve_call(req),
+            },
             |s| s.retrieve(req),
         )
         .await
@@ -213,7 +241,7 @@ impl Executor {
         &self,
         account: &ConnectorAccount,
         op: Operation,
-        stripe_call: impl FnOnce() -> stripe::Call,
+        plan: impl FnOnce(Wire) -> Call,
         simulate: impl FnOnce(&Simulator) -> ProviderResult,
     ) -> ProviderResult {
         let started = Instant::now();
@@ -224,22 +252,23 @@ impl Executor {
             op = op.as_str(),
         );
         let (mut result, request_id) = async {
-            match account.provider {
-                Provider::Stripe => match stripe_precheck(account) {
+            match Wire::of(account.provider) {
+                None => (self.simulate(simulate).await, None),
+                Some(wire) => match precheck(wire, account) {
                     Some(msg) => (failure(op, OutcomeClass::AuthConfigError, msg), None),
-                    None => self.stripe(account, op, stripe_call()).await,
+                    None => self.run(account, wire, op, plan(wire)).await,
                 },
-                Provider::Simulator => (self.simulate(simulate).await, None),
-                Provider::Square | Provider::Braintree | Provider::Mollie => {
-                    let msg = format!("provider {} not supported yet", account.provider.as_str());
-                    (failure(op, OutcomeClass::AuthConfigError, msg), None)
-                }
             }
         }
         .instrument(span.clone())
         .await;
         result.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         scrub(&mut result, account.api_key.expose_secret());
+        if account.provider == Provider::Braintree {
+            for part in account.api_key.expose_secret().split(':') {
+                scrub(&mut result, part);
+            }
+        }
         span.in_scope(|| {
             tracing::info!(
                 provider = account.provider.as_str(),
@@ -256,19 +285,20 @@ impl Executor {
         result
     }
 
-    /// Runs one Stripe plan.
-    async fn stripe(
+    /// Runs one plan of a wire provider.
+    async fn run(
         &self,
         account: &ConnectorAccount,
+        wire: Wire,
         op: Operation,
-        call: stripe::Call,
+        call: Call,
     ) -> (ProviderResult, Option<String>) {
         match call {
-            stripe::Call::Answer(r) => (r, None),
-            stripe::Call::Send { request, parse } => self.send(account, op, request, parse).await,
-            stripe::Call::SearchThenGet { request } => {
+            Call::Answer(r) => (r, None),
+            Call::Send { request, parse } => self.send(account, wire, op, request, parse).await,
+            Call::SearchThenGet { request } => {
                 let (found, request_id) = self
-                    .send(account, op, request, stripe::parse_response)
+                    .send(account, wire, op, request, stripe::parse_response)
                     .await;
                 // A single hit carries its id; re-read it, the indexed copy may be stale.
                 let hit = found
@@ -284,7 +314,8 @@ impl Executor {
                     payment_id: String::new(),
                     original: None,
                 });
-                self.send(account, op, get, stripe::parse_response).await
+                self.send(account, wire, op, get, stripe::parse_response)
+                    .await
             }
         }
     }
@@ -309,6 +340,7 @@ impl Executor {
     async fn send(
         &self,
         account: &ConnectorAccount,
+        wire: Wire,
         op: Operation,
         req: HttpRequest,
         parse: fn(Operation, &HttpResponse) -> ProviderResult,
@@ -324,11 +356,18 @@ impl Executor {
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
+            Method::Delete => reqwest::Method::DELETE,
         };
-        let mut rb = self
-            .client
-            .request(method, url)
-            .bearer_auth(account.api_key.expose_secret());
+        let key = account.api_key.expose_secret();
+        let rb = self.client.request(method, url);
+        let mut rb = match wire {
+            Wire::Braintree => {
+                // precheck guarantees "public:private".
+                let (public, private) = key.split_once(':').unwrap_or((key, ""));
+                rb.basic_auth(public, Some(private))
+            }
+            Wire::Stripe | Wire::Square | Wire::Mollie => rb.bearer_auth(key),
+        };
         for (k, v) in &req.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
@@ -393,6 +432,61 @@ fn failure(op: Operation, class: OutcomeClass, message: impl Into<String>) -> Pr
             .with_message(format!("retrieve failed: {message}")),
         Operation::Authorize | Operation::Capture | Operation::Void | Operation::Refund => {
             ProviderResult::new(class).with_message(message)
+        }
+    }
+}
+
+/// The providers spoken over HTTP (everything but the simulator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    Stripe,
+    Square,
+    Braintree,
+    Mollie,
+}
+
+impl Wire {
+    fn of(provider: Provider) -> Option<Wire> {
+        match provider {
+            Provider::Stripe => Some(Wire::Stripe),
+            Provider::Square => Some(Wire::Square),
+            Provider::Braintree => Some(Wire::Braintree),
+            Provider::Mollie => Some(Wire::Mollie),
+            Provider::Simulator => None,
+        }
+    }
+}
+
+/// Checks that need no call (module docs), per provider.
+fn precheck(wire: Wire, account: &ConnectorAccount) -> Option<&'static str> {
+    let key = account.api_key.expose_secret();
+    if key.trim().is_empty() {
+        return Some("no API key configured for this connector");
+    }
+    match wire {
+        Wire::Stripe => stripe_precheck(account),
+        Wire::Square => None,
+        Wire::Braintree => match key.split_once(':') {
+            Some((public, private)) if !public.is_empty() && !private.is_empty() => None,
+            Some(_) | None => {
+                Some("Braintree credentials must be \"public_key:private_key\" (INTERFACES.md §C)")
+            }
+        },
+        Wire::Mollie => {
+            let live = key.starts_with("live_");
+            let test = key.starts_with("test_");
+            if !(live || test || key.starts_with("access_")) {
+                return Some("a Mollie API key starts with test_, live_ or access_");
+            }
+            match account.mode {
+                Mode::Test if live => {
+                    Some("a live Mollie API key is configured on a test-mode connector")
+                }
+                Mode::Live if test => {
+                    Some("a test Mollie API key is configured on a live-mode connector")
+                }
+                Mode::Test | Mode::Live => None,
+            }
         }
     }
 }

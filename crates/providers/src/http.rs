@@ -12,6 +12,8 @@ pub enum Method {
     Get,
     /// POST
     Post,
+    /// DELETE (Mollie cancel, REFERENCE.md §4.1)
+    Delete,
 }
 
 impl Method {
@@ -20,6 +22,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Delete => "DELETE",
         }
     }
 }

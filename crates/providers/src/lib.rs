@@ -1,4 +1,6 @@
-//! Provider adapters.
+//! Provider adapters: [`stripe`], [`square`], [`braintree`], [`mollie`] (wire-true translators),
+//! [`simulator`], [`webhooks`] (verify + parse inbound provider webhooks), [`amount`] (minor units
+//! <-> decimal strings).
 //!
 //! Each provider module is a translator: a domain request ([`AuthorizeRequest`], …) becomes an
 //! [`HttpRequest`] value, and an [`HttpResponse`] value becomes a [`ProviderResult`] whose
@@ -7,13 +9,19 @@
 //! failures (refused before send -> `provider_unavailable`; timeout after send -> `unknown_outcome`,
 //! never a decline). The [`simulator`] answers in-process without HTTP. No SQL here.
 
+pub mod amount;
+pub mod braintree;
 pub mod executor;
 pub mod http;
+pub mod mollie;
 pub mod simulator;
+pub mod square;
 pub mod stripe;
+pub mod webhooks;
 
 pub use executor::{Executor, ExecutorConfig, ExecutorError};
 pub use http::{Body, HttpRequest, HttpResponse, Method};
+pub use stripe::{Call, Parser};
 
 use routing::{CaptureMode, ConnectorId, Mode, Money, OutcomeClass, Provider};
 use secrecy::SecretString;
