@@ -90,11 +90,13 @@ pub async fn seed(pool: &PgPool, name: &str, emulator_url: &str) -> anyhow::Resu
     let stripe_us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
     let stripe_eu_key = format!("sk_test_eu_{}", Uuid::new_v4().simple());
     let actor = "demo-seed";
-    store::config::insert_connector(pool, merchant_id, &us, emulator_url, &stripe_us_key, actor)
+    let keys = crate::keys::master_keys()?;
+    let keys = keys.as_ref();
+    store::config::insert_connector(pool, keys, merchant_id, &us, emulator_url, &stripe_us_key, actor)
         .await?;
-    store::config::insert_connector(pool, merchant_id, &eu, emulator_url, &stripe_eu_key, actor)
+    store::config::insert_connector(pool, keys, merchant_id, &eu, emulator_url, &stripe_eu_key, actor)
         .await?;
-    store::config::insert_connector(pool, merchant_id, &square, "simulator:", "sim_key", actor)
+    store::config::insert_connector(pool, keys, merchant_id, &square, "simulator:", "sim_key", actor)
         .await?;
 
     let eur = Currency::parse("EUR")?;

@@ -43,7 +43,8 @@ pub async fn start_gateway(
         executor,
         Arc::new(SystemClock),
         Arc::new(RandomRolls),
-    );
+    )
+    .with_keys(crate::keys::master_keys()?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = oneshot::channel::<()>();

@@ -29,6 +29,8 @@ pub struct ConfigCache {
     entries: Arc<RwLock<HashMap<(Uuid, Mode), Entry>>>,
     max_age: Duration,
     health: Health,
+    /// Master keys that decrypt connector credentials (vault); shared by clones.
+    keys: Arc<RwLock<Arc<vault::Keyset>>>,
 }
 
 impl ConfigCache {
@@ -39,6 +41,25 @@ impl ConfigCache {
             entries: Arc::new(RwLock::new(HashMap::new())),
             max_age,
             health: Health::new(Health::default_actor()),
+            keys: Arc::new(RwLock::new(Arc::new(vault::Keyset::default()))),
+        }
+    }
+
+    /// The master keys credentials are decrypted with (empty until [`Self::set_keys`]).
+    pub fn keys(&self) -> Arc<vault::Keyset> {
+        match self.keys.read() {
+            Ok(k) => k.clone(),
+            Err(_) => Arc::new(vault::Keyset::default()),
+        }
+    }
+
+    /// Replaces the master keys (for this cache and all its clones) and drops cached entries.
+    pub fn set_keys(&self, keys: Arc<vault::Keyset>) {
+        if let Ok(mut k) = self.keys.write() {
+            *k = keys;
+        }
+        if let Ok(mut map) = self.entries.write() {
+            map.clear();
         }
     }
 
@@ -68,9 +89,18 @@ impl ConfigCache {
         merchant_id: Uuid,
         mode: Mode,
     ) -> Result<Arc<MerchantConfig>, EngineError> {
+        let keys = self.keys();
         let (cfg, circuits) = tokio::try_join!(
-            store::config::load_config(&self.pool, merchant_id, mode),
-            store::health::load_circuits(&self.pool, merchant_id)
+            async {
+                store::config::load_config(&self.pool, &keys, merchant_id, mode)
+                    .await
+                    .map_err(EngineError::from)
+            },
+            async {
+                store::health::load_circuits(&self.pool, merchant_id)
+                    .await
+                    .map_err(EngineError::from)
+            }
         )?;
         let cfg = Arc::new(cfg);
         self.health.adopt(merchant_id, &circuits, false);

@@ -40,6 +40,25 @@ pub enum EngineError {
     /// Anything else that is our fault.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Credential vault failure: no or wrong master key, undecryptable credential (issue 6).
+    /// The message names versions and rows, never secrets.
+    #[error("credential vault: {0}")]
+    Vault(#[from] vault::VaultError),
+    /// The database role of this console user may not do this (GRANT/Row-Level Security).
+    #[error("{message}")]
+    Forbidden {
+        /// Human sentence, e.g. "your role may not change connector weights".
+        message: String,
+    },
+}
+
+impl From<store::credentials::CredentialError> for EngineError {
+    fn from(e: store::credentials::CredentialError) -> Self {
+        match e {
+            store::credentials::CredentialError::Database(d) => EngineError::Database(d),
+            store::credentials::CredentialError::Vault(v) => EngineError::Vault(v),
+        }
+    }
 }
 
 impl EngineError {
@@ -53,6 +72,8 @@ impl EngineError {
             EngineError::InvalidState { code, .. } => code,
             EngineError::Database(_) => "database_unavailable",
             EngineError::Internal(_) => "internal_error",
+            EngineError::Vault(v) => v.code(),
+            EngineError::Forbidden { .. } => "forbidden",
         }
     }
 

@@ -189,6 +189,18 @@ impl Payments {
         &self.pool
     }
 
+    /// Sets the master keys that decrypt connector credentials (vault, issue 6). Without them
+    /// loading a merchant with credentials fails with `master_key_version_missing`.
+    pub fn with_keys(self, keys: Arc<vault::Keyset>) -> Payments {
+        self.config.set_keys(keys);
+        self
+    }
+
+    /// The master keys in use (for webhook intake: `store::credentials::webhook_secret`).
+    pub fn keys(&self) -> Arc<vault::Keyset> {
+        self.config.keys()
+    }
+
     /// The config cache (and through it the circuit breakers), for `health::spawn`.
     pub fn config(&self) -> &crate::config::ConfigCache {
         &self.config
@@ -210,16 +222,21 @@ impl Payments {
         merchant_id: Uuid,
         rec: &store::config::ConnectorRecord,
     ) -> Result<ConnectorAccount, EngineError> {
-        let key =
-            store::config::connector_secret(&self.pool, merchant_id, rec.connector.id.0, "api_key")
-                .await?
-                .unwrap_or_default();
+        let key = store::credentials::secret(
+            &self.pool,
+            &self.keys(),
+            merchant_id,
+            rec.connector.id.0,
+            store::credentials::API_KEY,
+        )
+        .await?
+        .unwrap_or_else(|| secrecy::SecretString::from(""));
         Ok(ConnectorAccount {
             connector_id: rec.connector.id,
             provider: rec.connector.provider,
             mode: rec.connector.mode,
             base_url: rec.base_url.clone(),
-            api_key: key.into(),
+            api_key: key,
         })
     }
 
@@ -432,8 +449,7 @@ impl Payments {
                     .api_keys
                     .get(&rec.connector.id.0)
                     .cloned()
-                    .unwrap_or_default()
-                    .into(),
+                    .unwrap_or_else(|| secrecy::SecretString::from("")),
             };
             let authorize = AuthorizeRequest {
                 idempotency_key: attempt_id.to_string(),

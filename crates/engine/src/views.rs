@@ -238,7 +238,9 @@ impl From<crate::EngineError> for CommandError {
             | crate::EngineError::IdempotencyKeyReused
             | crate::EngineError::IdempotencyKeyInUse
             | crate::EngineError::InvalidState { .. }
-            | crate::EngineError::Internal(_)) => other.to_string(),
+            | crate::EngineError::Internal(_)
+            | crate::EngineError::Vault(_)
+            | crate::EngineError::Forbidden { .. }) => other.to_string(),
         };
         CommandError {
             code: e.code().to_owned(),

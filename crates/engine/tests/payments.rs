@@ -49,9 +49,11 @@ async fn setup(pool: PgPool) -> Setup {
     };
     let a = mk("Sim A", 70, false);
     let b = mk("Sim B", 30, true);
+    let keys = test_keys();
     for c in [&a, &b] {
         store::config::insert_connector(
             &pool,
+            &keys,
             merchant_id,
             c,
             "simulator:",
@@ -71,7 +73,8 @@ async fn setup(pool: PgPool) -> Setup {
         executor,
         Arc::new(SystemClock),
         Arc::new(FixedRoll(0.1)),
-    );
+    )
+    .with_keys(test_keys());
     payments.duplicate_wait = Duration::from_secs(5);
     Setup {
         payments,
@@ -650,4 +653,11 @@ async fn console_detail_shows_attempts_side_by_side_data(pool: PgPool) {
     assert_eq!(conns.len(), 2);
     assert!(conns[0].is_primary);
     let _ = Policy::default();
+}
+
+/// One master keyset for every test of this binary (each test has its own database).
+fn test_keys() -> Arc<vault::Keyset> {
+    static KEYS: std::sync::OnceLock<Arc<vault::Keyset>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| Arc::new(vault::Keyset::generate(&mut rand::rng())))
+        .clone()
 }

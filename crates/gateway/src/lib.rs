@@ -131,6 +131,11 @@ impl From<EngineError> for ApiError {
                 tracing::error!(error = %err, "internal error");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            EngineError::Vault(err) => {
+                tracing::error!(error = %err, "credential vault error");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            EngineError::Forbidden { .. } => StatusCode::FORBIDDEN,
         };
         let field = match &e {
             EngineError::InvalidInput { field, .. } => field.clone(),
@@ -140,7 +145,9 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound { .. }
             | EngineError::InvalidState { .. }
             | EngineError::Database(_)
-            | EngineError::Internal(_) => None,
+            | EngineError::Internal(_)
+            | EngineError::Vault(_)
+            | EngineError::Forbidden { .. } => None,
         };
         let message = match &e {
             EngineError::Database(_) => {
@@ -149,11 +156,15 @@ impl From<EngineError> for ApiError {
             EngineError::Internal(_) => {
                 "internal error; retry with the same Idempotency-Key".to_owned()
             }
+            EngineError::Vault(_) => {
+                "connector credentials cannot be decrypted on this gateway (master key); retry with the same Idempotency-Key".to_owned()
+            }
             other @ (EngineError::InvalidInput { .. }
             | EngineError::NotFound { .. }
             | EngineError::IdempotencyKeyReused
             | EngineError::IdempotencyKeyInUse
-            | EngineError::InvalidState { .. }) => other.to_string(),
+            | EngineError::InvalidState { .. }
+            | EngineError::Forbidden { .. }) => other.to_string(),
         };
         ApiError {
             status,

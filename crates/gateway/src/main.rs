@@ -4,7 +4,10 @@
 //! `DB_MAX_CONNECTIONS` (default 32), `PROVIDER_CONNECT_TIMEOUT_MS` (default 2000),
 //! `PROVIDER_READ_TIMEOUT_MS` (default 10000), `MERCHANT_WEBHOOKS` (`off` disables the merchant
 //! webhook worker; default on), `RECONCILER` (`off` disables the background
-//! reconciler; default on), `RECONCILER_INTERVAL_MS` (default 5000), `RUST_LOG`.
+//! reconciler; default on), `RECONCILER_INTERVAL_MS` (default 5000), `RUST_LOG`. Master keys
+//! that decrypt the connector credentials (vault): `SWITCHBOARD_MASTER_KEY_FILE` (a key file) or
+//! `SWITCHBOARD_MASTER_KEY` (`v1:<64 hex digits>`; during a rotation both versions, space
+//! separated); missing or wrong keys stop the start-up with a clear message.
 //!
 //! The background reconciler (`engine::reconciler`) runs inside every gateway process; several
 //! gateways may run it against one database (leases with `FOR UPDATE SKIP LOCKED`).
@@ -46,7 +49,19 @@ async fn main() -> anyhow::Result<()> {
         read_timeout: Duration::from_millis(env_u64("PROVIDER_READ_TIMEOUT_MS", 10_000)),
     })
     .context("cannot build the provider HTTP client")?;
-    let payments = Payments::new(pool, executor, Arc::new(SystemClock), Arc::new(RandomRolls));
+    let key_source = vault::KeySource::server(|k| std::env::var(k).ok()).context(
+        "no master key: set SWITCHBOARD_MASTER_KEY_FILE (a key file) or SWITCHBOARD_MASTER_KEY (v1:<64 hex digits>)",
+    )?;
+    let keys = Arc::new(
+        key_source
+            .load()
+            .with_context(|| format!("cannot load the master keys from {}", key_source.describe()))?,
+    );
+    store::credentials::verify_keys(&pool, &keys)
+        .await
+        .context("master key check against the database")?;
+    let payments = Payments::new(pool, executor, Arc::new(SystemClock), Arc::new(RandomRolls))
+        .with_keys(keys);
     let reconciler = (std::env::var("RECONCILER").as_deref() != Ok("off")).then(|| {
         engine::reconciler::Reconciler::new(
             payments.clone(),

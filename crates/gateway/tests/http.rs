@@ -55,8 +55,10 @@ async fn start(pool: PgPool) -> Env {
         created_seq: 0,
     };
     let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
+    let keys = test_keys();
     store::config::insert_connector(
         &pool,
+        &keys,
         merchant_id,
         &mk("Stripe US", 100, false),
         &emulator.base_url(),
@@ -67,6 +69,7 @@ async fn start(pool: PgPool) -> Env {
     .unwrap();
     store::config::insert_connector(
         &pool,
+        &keys,
         merchant_id,
         &mk("Stripe EU", 0, true),
         &emulator.base_url(),
@@ -85,7 +88,8 @@ async fn start(pool: PgPool) -> Env {
         executor,
         Arc::new(SystemClock),
         Arc::new(RandomRolls),
-    );
+    )
+    .with_keys(test_keys());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(gateway::serve(
@@ -426,4 +430,11 @@ async fn timeout_before_any_charge_replays_once_and_charges_once(pool: PgPool) {
         1,
         "exactly one PaymentIntent"
     );
+}
+
+/// One master keyset for every test of this binary (each test has its own database).
+fn test_keys() -> Arc<vault::Keyset> {
+    static KEYS: std::sync::OnceLock<Arc<vault::Keyset>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| Arc::new(vault::Keyset::generate(&mut rand::rng())))
+        .clone()
 }

@@ -130,39 +130,6 @@ pub async fn published_policy(
     }
 }
 
-/// A connector's secret field (e.g. `api_key`). Never log or return the value to a client.
-pub async fn connector_secret(
-    pool: &PgPool,
-    merchant_id: Uuid,
-    connector_id: Uuid,
-    field: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT secret FROM connector_credentials WHERE merchant_id = $1 AND connector_id = $2 AND field = $3",
-    )
-    .bind(merchant_id)
-    .bind(connector_id)
-    .bind(field)
-    .fetch_optional(pool)
-    .await
-}
-
-/// All `api_key` secrets of a merchant's connectors, by connector id (one round trip).
-pub async fn connector_api_keys(
-    pool: &PgPool,
-    merchant_id: Uuid,
-) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT connector_id, secret FROM connector_credentials WHERE merchant_id = $1 AND field = 'api_key'",
-    )
-    .bind(merchant_id)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("connector_id")?, r.try_get("secret")?)))
-        .collect()
-}
-
 /// Looks up a merchant API key by its SHA-256 hash: `(merchant id, mode)` if active.
 pub async fn merchant_for_api_key(
     pool: &PgPool,
@@ -224,15 +191,19 @@ pub async fn insert_api_key(
     Ok(())
 }
 
-/// Creates a connector and its API key secret in one transaction, audited as `actor`.
+/// Creates a connector and its API key secret (encrypted with the merchant's data key, see
+/// [`crate::credentials`]) in one transaction, audited as `actor`. Errors: database failures,
+/// vault failures (no/wrong master key).
 pub async fn insert_connector(
     pool: &PgPool,
+    keys: &vault::Keyset,
     merchant_id: Uuid,
     c: &Connector,
     base_url: &str,
     api_key: &str,
     actor: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::credentials::CredentialError> {
+    let mut rng = crate::credentials::os_rng();
     let mut tx = pool.begin().await?;
     set_audit_context(&mut tx, actor, "connector created").await?;
     let caps =
@@ -256,15 +227,18 @@ pub async fn insert_connector(
     .bind(base_url)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO connector_credentials (merchant_id, connector_id, field, secret) VALUES ($1, $2, 'api_key', $3)",
+    crate::credentials::put_secret(
+        &mut tx,
+        keys,
+        &mut rng,
+        merchant_id,
+        c.id.0,
+        crate::credentials::API_KEY,
+        &secrecy::SecretString::from(api_key.to_owned()),
     )
-    .bind(merchant_id)
-    .bind(c.id.0)
-    .bind(api_key)
-    .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Stores `policy` as the published version for (merchant, mode), archiving the previous one.
@@ -351,8 +325,8 @@ pub struct MerchantConfig {
     pub connectors: Vec<ConnectorRecord>,
     /// Published policy for the mode, if any.
     pub policy: Option<(Uuid, Policy)>,
-    /// `api_key` secret per connector id.
-    pub api_keys: std::collections::HashMap<Uuid, String>,
+    /// Decrypted `api_key` secret per connector id.
+    pub api_keys: std::collections::HashMap<Uuid, secrecy::SecretString>,
 }
 
 impl std::fmt::Debug for MerchantConfig {
@@ -377,12 +351,15 @@ pub async fn config_version(pool: &PgPool, merchant_id: Uuid) -> Result<i64, sql
     )
 }
 
-/// Reads a consistent [`MerchantConfig`] (one repeatable-read transaction).
+/// Reads a consistent [`MerchantConfig`] (one repeatable-read transaction), decrypting the
+/// connectors' API keys with `keys`. Errors: database failures; vault failures (missing or
+/// wrong master key, undecryptable credential) as [`crate::credentials::CredentialError::Vault`].
 pub async fn load_config(
     pool: &PgPool,
+    keys: &vault::Keyset,
     merchant_id: Uuid,
     mode: Mode,
-) -> Result<MerchantConfig, sqlx::Error> {
+) -> Result<MerchantConfig, crate::credentials::CredentialError> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .execute(&mut *tx)
@@ -419,21 +396,13 @@ pub async fn load_config(
             Some((row.try_get("id")?, p))
         }
     };
-    let keys = sqlx::query(
-        "SELECT connector_id, secret FROM connector_credentials WHERE merchant_id = $1 AND field = 'api_key'",
+    let api_keys = crate::credentials::secrets_by_connector(
+        &mut tx,
+        keys,
+        merchant_id,
+        crate::credentials::API_KEY,
     )
-    .bind(merchant_id)
-    .fetch_all(&mut *tx)
     .await?;
-    let api_keys = keys
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<Uuid, _>("connector_id")?,
-                r.try_get::<String, _>("secret")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
     tx.commit().await?;
     Ok(MerchantConfig {
         version,

@@ -1,7 +1,8 @@
 //! Switchboard's Postgres store: the only crate that writes SQL.
 //!
 //! - [`MIGRATOR`]: the schema from the workspace's `migrations/` folder, embedded at build time.
-//! - [`config`]: merchants, API keys, connectors (+ credentials), policies; weight changes.
+//! - [`config`]: merchants, API keys, connectors, policies; weight changes.
+//! - [`credentials`]: connector secrets, encrypted by the `vault` crate (migration 0006), rotation.
 //! - [`payments`]: the durable payment protocol's writes (DESIGN.md §6) and idempotency rows.
 //! - [`read`]: read models for the console and the gateway's `GET`.
 //! - [`webhooks`]: provider webhook deliveries, guarded effects, review flags, reversals.
@@ -15,6 +16,7 @@
 //! caller composes them inside one transaction. Nothing here calls a provider.
 
 pub mod config;
+pub mod credentials;
 pub mod health;
 pub mod outbox;
 pub mod payments;
