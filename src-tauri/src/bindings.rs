@@ -3,10 +3,13 @@
 //! fails when the committed files differ from what the Rust types produce; regenerate with
 //! `UPDATE_BINDINGS=1 cargo test -p switchboard-console --test bindings_fresh`.
 
+use crate::exports::{ExportJob, Period};
 use crate::state::AppInfo;
 use engine::views::{
-    AuditEntry, CommandError, ConnectorView, PaymentDetail, PaymentSearch, PaymentSummary,
-    SetWeight,
+    AuditEntry, ChartFormat, ChartKind, CommandError, ConnectorAction, ConnectorCard,
+    ConnectorView, FallbackMatrixView, FinanceTable, PaymentDetail, PaymentPage, PaymentSearch,
+    PaymentSummary, PaymentTimeline, PolicyState, PolicyValidation, SearchFilter, SetWeight,
+    SimulationResult, SuccessRateCharts,
 };
 use std::path::Path;
 use ts_rs::{Config, TS};
@@ -30,6 +33,21 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<String>, ts_rs::ExportError> {
     PaymentSummary::export_all(&cfg)?;
     PaymentDetail::export_all(&cfg)?;
     AuditEntry::export_all(&cfg)?;
+    Period::export_all(&cfg)?;
+    ExportJob::export_all(&cfg)?;
+    SearchFilter::export_all(&cfg)?;
+    PaymentPage::export_all(&cfg)?;
+    PaymentTimeline::export_all(&cfg)?;
+    FallbackMatrixView::export_all(&cfg)?;
+    SuccessRateCharts::export_all(&cfg)?;
+    ChartKind::export_all(&cfg)?;
+    ChartFormat::export_all(&cfg)?;
+    FinanceTable::export_all(&cfg)?;
+    ConnectorCard::export_all(&cfg)?;
+    ConnectorAction::export_all(&cfg)?;
+    PolicyState::export_all(&cfg)?;
+    PolicyValidation::export_all(&cfg)?;
+    SimulationResult::export_all(&cfg)?;
 
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)

@@ -9,6 +9,7 @@
 
 pub mod bindings;
 pub mod commands;
+pub mod exports;
 pub mod state;
 
 pub use state::{AppInfo, ConsoleState};
@@ -20,7 +21,9 @@ pub use state::{AppInfo, ConsoleState};
 pub fn run() -> Result<(), tauri::Error> {
     let state = ConsoleState::from_env();
     tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
         .manage(state)
+        .manage(exports::ExportJobs::default())
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::list_connectors,
@@ -28,6 +31,23 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::search_payments,
             commands::get_payment,
             commands::audit_log,
+            commands::notify,
+            commands::search_page,
+            commands::payment_timeline,
+            commands::fallback_matrix,
+            commands::success_charts,
+            commands::export_chart,
+            commands::finance,
+            commands::start_finance_export,
+            commands::export_status,
+            commands::connector_cards,
+            commands::drain_connector,
+            commands::restore_connector,
+            commands::policy_state,
+            commands::validate_policy,
+            commands::simulate_policy,
+            commands::publish_policy,
+            commands::explain_route,
         ])
         .run(tauri::generate_context!())
 }

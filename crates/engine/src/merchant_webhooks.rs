@@ -285,3 +285,39 @@ pub fn spawn_worker(pool: PgPool, retry: RetryPolicy) -> tokio::task::JoinHandle
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Vector computed independently: Python `hmac.new(b"whsec_test",
+    /// b'1700000000.{"id":"evt_1"}', hashlib.sha256).hexdigest()`.
+    #[test]
+    fn signature_matches_an_independent_hmac() {
+        let body = br#"{"id":"evt_1"}"#;
+        assert_eq!(
+            sign(b"whsec_test", 1_700_000_000, body),
+            "t=1700000000,v1=c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925"
+        );
+        let header = sign(b"whsec_test", 1_700_000_000, body);
+        assert!(verify(b"whsec_test", &header, body, 1_700_000_100));
+        assert!(!verify(b"whsec_test", &header, body, 1_700_000_301));
+        assert!(!verify(b"whsec_other", &header, body, 1_700_000_000));
+        assert!(!verify(b"whsec_test", "v1=00", body, 1_700_000_000));
+        assert!(!verify(b"whsec_test", "garbage", body, 1_700_000_000));
+    }
+
+    #[test]
+    fn retry_schedule() {
+        let r = RetryPolicy::default();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(r.after(true, 10, now), AfterDelivery::Delivered);
+        assert_eq!(
+            r.after(false, 3, now),
+            AfterDelivery::RetryAt(now + Duration::from_secs(4))
+        );
+        assert_eq!(r.after(false, 10, now), AfterDelivery::GiveUp);
+        assert_eq!(r.delay(0), Duration::from_secs(1));
+    }
+}

@@ -7,6 +7,7 @@ import { App } from "../App";
 import { Charts, svgDataUrl } from "../views/Charts";
 import { FallbackMatrixView } from "../views/FallbackMatrix";
 import { Finance, byCurrency } from "../views/Finance";
+import { PAGE_SIZE } from "../views/Payments";
 import { charts, connectors, finance, mockBackend, matrix } from "./fixtures";
 import { renderWith } from "./render";
 
@@ -51,7 +52,7 @@ describe("Fallback matrix", () => {
     await user.click(cells.find((c) => c.dataset.class === "provider_unavailable" && c.dataset.connector === "Stripe US Primary")!);
     await screen.findAllByTestId("payment-row");
     expect(backend.searchPage).toHaveBeenLastCalledWith(
-      expect.objectContaining({ outcome: "provider_unavailable", connector_id: connectors[0]!.id, cursor: null }),
+      expect.objectContaining({ outcome: "provider_unavailable", connector_id: connectors[0]!.id, limit: PAGE_SIZE }),
     );
     expect(screen.getByTestId("base-filter")).toHaveTextContent("provider unavailable on Stripe US Primary");
   });

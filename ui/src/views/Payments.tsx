@@ -79,7 +79,8 @@ export function toFilter(
   if ((from !== null && Number.isNaN(from)) || (to !== null && Number.isNaN(to)))
     return { ok: false, error: "Dates are YYYY-MM-DD (UTC)." };
   if (from !== null && to !== null && from > to) return { ok: false, error: "The start date is after the end date." };
-  const filter: SearchFilter = { ...(base ?? {}), cursor, limit: PAGE_SIZE };
+  const filter: SearchFilter = { ...(base ?? {}), limit: PAGE_SIZE };
+  if (cursor !== null) filter.cursor = cursor;
   if (f.text.trim() !== "") filter.query = f.text.trim();
   if (amount !== "") {
     filter.amount_min_minor = Number(amount);
