@@ -14,6 +14,8 @@ pub struct Gateway {
     pub pool: sqlx::PgPool,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    health: engine::health::Background,
+    webhooks: tokio::task::JoinHandle<()>,
 }
 
 impl Gateway {
@@ -23,6 +25,8 @@ impl Gateway {
             let _ = s.send(());
         }
         let _ = self.task.await;
+        self.health.abort();
+        self.webhooks.abort();
     }
 }
 
@@ -45,6 +49,12 @@ pub async fn start_gateway(
         Arc::new(RandomRolls),
     )
     .with_keys(crate::keys::master_keys()?);
+    // Connector health (issue 5): shared circuit state, config LISTEN/NOTIFY, merchant webhooks.
+    let health = engine::health::spawn(pool.clone(), payments.config().clone());
+    let webhooks = engine::merchant_webhooks::spawn_worker(
+        pool.clone(),
+        engine::merchant_webhooks::RetryPolicy::default(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = oneshot::channel::<()>();
@@ -60,6 +70,8 @@ pub async fn start_gateway(
         pool,
         stop: Some(tx),
         task,
+        health,
+        webhooks,
     })
 }
 
