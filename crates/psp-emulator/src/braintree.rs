@@ -543,37 +543,34 @@ fn mutate(
 ) -> Reply {
     let field = op.field();
     let a = app.braintree.account(key);
-    let reply = {
-        let mut d = lock(&a);
-        let api_key = input_str(input, &["apiRequestKey"]).map(str::to_owned);
-        if let Some(k) = &api_key
-            && let Some((saved_op, saved_input, saved)) = d.keys.get(k)
-        {
-            if *saved_op != op || saved_input != input {
-                return user_error(
-                    field,
-                    "apiRequestKey has already been used with different input.",
-                    None,
-                    None,
-                );
-            }
-            return render_saved(&d, op, input, saved);
+    let mut d = lock(&a);
+    let api_key = input_str(input, &["apiRequestKey"]).map(str::to_owned);
+    if let Some(k) = &api_key
+        && let Some((saved_op, saved_input, saved)) = d.keys.get(k)
+    {
+        if *saved_op != op || saved_input != input {
+            return user_error(
+                field,
+                "apiRequestKey has already been used with different input.",
+                None,
+                None,
+            );
         }
-        let result = match op {
-            Operation::Charge(_) | Operation::Authorize(_) => charge(&mut d, op, input, forced),
-            Operation::Capture(_) => capture(&mut d, op, input),
-            Operation::Reverse => reverse(&mut d, input),
-            Operation::Refund => refund(&mut d, input),
-            Operation::Node | Operation::Search | Operation::Ping => {
-                SavedResult::Error(user_error(field, "Not a mutation.", None, None))
-            }
-        };
-        let reply = render_saved(&d, op, input, &result);
-        if let Some(k) = api_key {
-            d.keys.insert(k, (op, input.clone(), result));
+        return render_saved(&d, op, input, saved);
+    }
+    let result = match op {
+        Operation::Charge(_) | Operation::Authorize(_) => charge(&mut d, op, input, forced),
+        Operation::Capture(_) => capture(&mut d, op, input),
+        Operation::Reverse => reverse(&mut d, input),
+        Operation::Refund => refund(&mut d, input),
+        Operation::Node | Operation::Search | Operation::Ping => {
+            SavedResult::Error(user_error(field, "Not a mutation.", None, None))
         }
-        reply
     };
+    let reply = render_saved(&d, op, input, &result);
+    if let Some(k) = api_key {
+        d.keys.insert(k, (op, input.clone(), result));
+    }
     reply
 }
 
@@ -685,7 +682,7 @@ fn charge(d: &mut Data, op: Operation, input: &Value, forced: Option<String>) ->
                     Some(&code.to_string()),
                     Some(("declineType", json!(decline_type))),
                 )
-                .as_decline(),
+                .declined(),
             )
         }
         ChargeOutcome::GatewayRejected(reason) => {
@@ -698,7 +695,7 @@ fn charge(d: &mut Data, op: Operation, input: &Value, forced: Option<String>) ->
                     None,
                     Some(("gatewayRejectionReason", json!(reason.to_ascii_uppercase()))),
                 )
-                .as_decline(),
+                .declined(),
             )
         }
     };

@@ -1,8 +1,13 @@
 //! Local HTTP servers speaking payment providers' wire formats, with scriptable faults.
 //!
-//! For tests, the demo and load tests: **never** used in production paths. Today it speaks Stripe's
-//! PaymentIntents API ([`stripe`]); Square, Braintree and Mollie modules can be added next to it and
-//! share the fault machinery ([`faults`]) and counters ([`stats`]).
+//! For tests, the demo and load tests: **never** used in production paths. One server speaks four
+//! providers, each under its own prefix (INTERFACES.md §B): Stripe PaymentIntents at the root
+//! ([`stripe`], `{base}/v1/…`), Square Payments API v2 ([`square`], `{base}/square/v2/…`),
+//! Braintree GraphQL ([`braintree`], `{base}/braintree/graphql`) and Mollie Payments API v2
+//! ([`mollie`], `{base}/mollie/v2/…`). All four share the fault machinery ([`faults`], keyed by the
+//! credential each provider authenticates with), the counters ([`stats`]) and signed webhooks
+//! ([`webhooks`]). Accessors: [`Emulator::stripe_base_url`] (= [`Emulator::base_url`]),
+//! [`Emulator::square_base_url`], [`Emulator::braintree_base_url`], [`Emulator::mollie_base_url`].
 //!
 //! # In process
 //! ```no_run
@@ -37,6 +42,102 @@
 //! `next_action.redirect_to_url.url` pointing at `/_emulator/stripe/3ds/{pi}` on the emulator: `GET`
 //! shows a page, `POST result=succeed|fail` completes or fails authentication.
 //!
+//! # Square (REFERENCE.md §2; `{base}/square`)
+//! `Authorization: Bearer <token>`: any non-empty token is its own seller account (and the fault /
+//! webhook key). JSON bodies; `idempotency_key` (1–45 chars) in the body of CreatePayment and
+//! RefundPayment: the same key with the same body replays the saved answer byte for byte, another
+//! body gets 400 `IDEMPOTENCY_KEY_REUSED`, a key still in flight 409 `CONFLICT`. Currencies:
+//! USD, CAD, GBP, EUR, JPY, AUD (amounts in minor units); others 400 `INVALID_VALUE`.
+//! `autocomplete=false` answers `APPROVED` (complete / cancel later); refunds answer `PENDING` and
+//! are `COMPLETED` on `GET /v2/refunds/{id}`. `POST /v2/payments/cancel` voids the `APPROVED`
+//! payment created with that idempotency key and answers `{}` (also when there is none).
+//!
+//! | `source_id` | answer |
+//! |---|---|
+//! | `cnon:card-nonce-ok`, `ccof:…`, `cnon:gift-card-nonce-ok`, `bnon:bank-nonce-ok`, `CASH`, `EXTERNAL` | 200, `COMPLETED` (or `APPROVED`) |
+//! | `cnon:card-nonce-declined` | 402 `GENERIC_DECLINE` + `payment.status=FAILED` |
+//! | `cnon:card-nonce-rejected-cvv` | 402 `CVV_FAILURE` + FAILED payment |
+//! | `cnon:card-nonce-rejected-postalcode` | 402 `ADDRESS_VERIFICATION_FAILURE` + FAILED payment |
+//! | `cnon:gift-card-nonce-insufficient-funds` | 402 `INSUFFICIENT_FUNDS` + FAILED payment |
+//! | `cnon:gift-card-nonce-insufficient-permission` | 402 `CARDHOLDER_INSUFFICIENT_PERMISSIONS` |
+//! | `cnon:card-nonce-rejected-expiration` | 400 `INVALID_EXPIRATION` (no payment) |
+//! | `cnon:card-nonce-already-used` | 400 `CARD_TOKEN_USED` (no payment) |
+//! | **emulator extensions**: `cnon:emu-insufficient-funds`, `cnon:emu-call-issuer`, `cnon:emu-verification-required` | 402 `INSUFFICIENT_FUNDS` / `CARD_DECLINED_CALL_ISSUER` / `CARD_DECLINED_VERIFICATION_REQUIRED` |
+//! | anything else | 400 `INVALID_CARD_DATA` (field `source_id`) |
+//!
+//! # Braintree GraphQL (REFERENCE.md §3; `{base}/braintree/graphql`)
+//! HTTP Basic `public_key:private_key`; the whole `"public:private"` string is the account (fault /
+//! webhook key). The operation is the first known field in `query`; arguments come **only** from
+//! `variables` (`variables.input` for mutations, `variables.id` for `node`,
+//! `variables.input.orderId.is` for `search`); answers carry the whole transaction whatever the
+//! selection set. Declines and validation errors are HTTP 200 with `errors[]`
+//! (`extensions.errorClass`, `legacyCode`, and for declines `declineType` HARD/SOFT) and
+//! `data.<op> = null`. `apiRequestKey` (in `input`): the same key and input return the same
+//! transaction in its *current* status; other input → `VALIDATION`. Amounts are decimal strings;
+//! the currency is USD unless `transaction.merchantAccountId` ends in `_<iso>` (`acct_eur`). A
+//! refund needs a `SETTLED` transaction (91506 otherwise, as in the sandbox): settle with
+//! [`Emulator::send_webhook`]`(creds, "transaction_settled", id)`. `reverseTransaction` voids
+//! `AUTHORIZED`/`SUBMITTED_FOR_SETTLEMENT` and refunds `SETTLED`.
+//!
+//! | input | answer |
+//! |---|---|
+//! | `fake-valid-nonce` (and any `fake-…nonce` not below, `tokencc_…`) | approved, subject to the amount rule |
+//! | amount 2000.00–2999.99 | processor declined, `legacyCode` = the amount (2001.00 → `2001`) |
+//! | amount 3000.00–3000.99, or `fake-processor-failure-jcb-nonce` | `legacyCode` `3000`, status `FAILED` |
+//! | amount 5001.00 | gateway rejected `application_incomplete` |
+//! | `fake-processor-declined-*-nonce` | `2000` |
+//! | `fake-gateway-rejected-fraud-nonce` / `fake-gateway-rejected-risk-thresholds-nonce` | gateway rejected, `extensions.gatewayRejectionReason` `FRAUD` / `RISK_THRESHOLD` (no `legacyCode`) |
+//! | `fake-consumed-nonce` / `fake-luhn-invalid-nonce` | `91564` / `81715` |
+//! | any other nonce | `91565` Unknown or expired payment_method_nonce |
+//!
+//! # Mollie (REFERENCE.md §4; `{base}/mollie`)
+//! `Authorization: Bearer test_…|live_…|access_…`. Bodies JSON, answers `application/hal+json`.
+//! `amount.value` must have exactly the currency's decimals (`"10.00"` EUR, `"1000"` JPY), else 422
+//! with `field` `amount.value`; BHD/JOD/KWD/OMR/TND and other unsupported currencies 422
+//! `amount.currency`; `description` and (unless `sequenceType=recurring`) `redirectUrl` are
+//! required. `Idempotency-Key` on POST: replay with `Idempotent-Replayed: true`, 400 for other
+//! parameters, 409 while in flight. A payment is created `open` (201, `_links.checkout` → an
+//! emulator test checkout page) and moves to its final status **asynchronously**, then its
+//! webhook goes out:
+//!
+//! | input | final status | after |
+//! |---|---|---|
+//! | (default) | `paid`, or `authorized` with `captureMode: manual` | 50 ms |
+//! | amount 1001.00 … 1011.00 (Mollie's magic amounts) | `failed`, `details.failureReason` = invalid_card_number, invalid_cvv, invalid_card_holder_name, card_expired, invalid_card_type, refused_by_issuer, insufficient_funds, inactive_card, possible_fraud, authentication_failed, card_declined | 50 ms |
+//! | description marker `[emu:status=paid\|failed\|canceled\|expired\|authorized\|pending\|open]` (`open` = until forced) | that status | 50 ms |
+//! | description marker `[emu:delay_ms=N]` | – | N ms |
+//! | fault `decline_code` | `failed` with that `failureReason` | 50 ms |
+//!
+//! Force a status any time before it is final: [`Emulator::mollie_set_status`] or
+//! `POST /_emulator/mollie/payments/{id}/status {"status": "failed", "failure_reason": "card_expired"}`.
+//!
+//! # Faults for every provider
+//! The same [`faults::FaultSpec`] applies per credential (Stripe `sk_test_…`, Square token,
+//! Braintree `"public:private"`, Mollie key) with the provider's own error bodies (Square
+//! `errors[]` `API_ERROR`/`INTERNAL_SERVER_ERROR`|`SERVICE_UNAVAILABLE`, Braintree
+//! `INTERNAL`|`SERVICE_AVAILABILITY`, Mollie `{status,title,detail}`). Braintree reads (`node`,
+//! `search`) count as GET. Unlike Stripe, Square/Braintree/Mollie do not save injected 5xx under
+//! the idempotency key: after `error_phase: after` the key holds the real answer (a retry gets the
+//! charge that happened), after `error_phase: before` it is released. A forced decline is a
+//! Square 402 with that code, a Braintree processor decline (numeric code, else 2000), a Mollie
+//! `failed` payment.
+//!
+//! # Webhooks ([`webhooks`])
+//! Per account: target URL, signing secret, format (`stripe`, `square`, `braintree`,
+//! `mollie_classic`, `mollie_signed`), `delay_ms` (late: after the synchronous answer) and
+//! `duplicates` (the same event, same id and body, sent again). Sent by a tokio task with reqwest;
+//! each attempt is logged ([`webhooks::Delivery`]), no retries.
+//!
+//! | provider | events (automatic) | signature |
+//! |---|---|---|
+//! | Stripe | `payment_intent.succeeded`, `.amount_capturable_updated`, `.requires_action`, `.canceled`, `.payment_failed`, `charge.refunded` | `Stripe-Signature: t=…,v1=hex(HMAC-SHA256(whsec, t + "." + body))` |
+//! | Square | `payment.created`, `payment.updated`, `refund.created`, `refund.updated` | `x-square-hmacsha256-signature: base64(HMAC-SHA256(key, url + body))` |
+//! | Braintree | `transaction_settled` / `transaction_settlement_declined` (on demand; they settle the transaction) | form `bt_signature=public\|hex(HMAC-SHA1(SHA1(private), bt_payload))`, `bt_payload` = base64 XML |
+//! | Mollie classic | on every status change, to the payment's `webhookUrl` (and/or the config URL) | none: form `id=tr_…` |
+//! | Mollie signed | `payment.paid\|failed\|canceled\|expired\|authorized`, `refund.created` | `X-Mollie-Signature: sha256=hex(HMAC-SHA256(secret, body))` |
+//!
+//! Any event on demand: [`Emulator::send_webhook`] or `POST /_emulator/webhooks/send`.
+//!
 //! # Control API (JSON)
 //! | call | body / answer |
 //! |---|---|
@@ -45,7 +146,14 @@
 //! | `DELETE /_emulator/faults` | removes every set; `?api_key=sk_test_x` removes only that key's set, `?all_keys=true` only the all-keys set |
 //! | `GET /_emulator/stats` | counters (below) |
 //! | `DELETE /_emulator/stats` | resets the counters |
-//! | `GET /_emulator/health` | `{"status": "ok", "providers": ["stripe"]}` |
+//! | `GET /_emulator/health` | `{"status": "ok", "providers": ["stripe", "square", "braintree", "mollie"]}` |
+//! | `POST /_emulator/webhooks` | `{"account", "url", "secret", "format", "delay_ms", "duplicates"}`; replaces that account's config. Answers `{"webhooks": [...]}` (secrets never echoed) or 400 |
+//! | `GET /_emulator/webhooks` | `{"webhooks": [...]}` |
+//! | `DELETE /_emulator/webhooks` | all configs; `?account=…` only that one |
+//! | `GET /_emulator/webhooks/deliveries` | `{"deliveries": [{account, event_id, event_type, url, copy, status, error}]}` |
+//! | `POST /_emulator/webhooks/send` | `{"account", "event_type", "object_id"}` → `{"event_ids": [...]}` or 400 |
+//! | `POST /_emulator/mollie/payments/{id}/status` | `{"status", "failure_reason"?}` → the payment, or 400 |
+//! | `GET`/`POST /_emulator/mollie/checkout/{id}` | Mollie test checkout page / form `status=…` |
 //!
 //! A fault set (every field optional; see [`faults::FaultSpec`]):
 //! ```json
@@ -70,7 +178,8 @@
 //! request's `Idempotency-Key` like Stripe's own 500s; outage answers (503) and hangs-before are not
 //! (nothing reached the API). Hangs end early when the emulator shuts down.
 //!
-//! Stats (`GET /_emulator/stats`, see [`stats::StatsSnapshot`]): `/v1/` requests only.
+//! Stats (`GET /_emulator/stats`, see [`stats::StatsSnapshot`]): provider API requests of all four
+//! providers (not `/_emulator/*`), per credential.
 //! ```json
 //! {"total": {"requests": 3, "missing_stripe_version": 1,
 //!            "by_outcome": {"ok": 1, "declined": 1, "unauthorized": 1},
@@ -469,7 +578,8 @@ pub async fn spawn(addr: SocketAddr) -> io::Result<Emulator> {
 }
 
 impl Emulator {
-    /// `http://<addr>`: the base URL of every emulated provider (Stripe under `/v1/`).
+    /// `http://<addr>`: the emulator's base URL; Stripe lives here (`/v1/…`), the other providers
+    /// under their prefixes (see [`Emulator::square_base_url`] and the others).
     pub fn base_url(&self) -> String {
         self.app.base_url.to_string()
     }

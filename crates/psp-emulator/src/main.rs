@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: psp-emulator [--listen ADDR]   (default 127.0.0.1:12111)
 
-Serves the Stripe PaymentIntents emulator under /v1/ and the control API under /_emulator/
-(faults, stats, health) until Ctrl-C. For tests, demos and load tests only.
+Serves Stripe PaymentIntents under /v1/, Square under /square/v2/, Braintree GraphQL at
+/braintree/graphql, Mollie under /mollie/v2/, and the control API under /_emulator/ (faults,
+stats, webhooks, health) until Ctrl-C. For tests, demos and load tests only.
 Log level: RUST_LOG (default warn).";
 
 fn parse_args() -> Result<SocketAddr, String> {
@@ -61,7 +62,7 @@ async fn main() -> ExitCode {
     };
     println!("{}", emu.base_url());
     println!(
-        "psp-emulator: Stripe API at {0}/v1/ (any sk_test_… key), control API at {0}/_emulator/; Ctrl-C stops",
+        "psp-emulator: Stripe {0}/v1/, Square {0}/square, Braintree {0}/braintree/graphql, Mollie {0}/mollie, control API {0}/_emulator/; Ctrl-C stops",
         emu.base_url()
     );
     if let Err(e) = tokio::signal::ctrl_c().await {

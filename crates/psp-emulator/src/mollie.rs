@@ -780,7 +780,11 @@ async fn api(
     let key2 = key.clone();
     let op: Op = match route {
         Route::Create => Box::new(move |forced| create(&app2, &key2, &parsed, forced)),
-        r => Box::new(move |_| run_route(&app2, &key2, r, &parsed)),
+        r @ (Route::List
+        | Route::Get(_)
+        | Route::Cancel(_)
+        | Route::Capture(_)
+        | Route::Refund(_)) => Box::new(move |_| run_route(&app2, &key2, r, &parsed)),
     };
     pipeline::run(
         &app,

@@ -35,7 +35,7 @@ pub struct Reply {
     /// Extra headers.
     pub headers: Vec<(&'static str, String)>,
     /// Counted as a decline in the stats (Braintree declines are HTTP 200).
-    pub declined: bool,
+    pub is_decline: bool,
 }
 
 impl Reply {
@@ -46,7 +46,7 @@ impl Reply {
             body: Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
             content_type: "application/json",
             headers: Vec::new(),
-            declined: false,
+            is_decline: false,
         }
     }
 
@@ -59,8 +59,8 @@ impl Reply {
 
     /// Marks the answer as a decline for the stats.
     #[must_use]
-    pub fn as_decline(mut self) -> Self {
-        self.declined = true;
+    pub fn declined(mut self) -> Self {
+        self.is_decline = true;
         self
     }
 
@@ -83,7 +83,7 @@ impl Reply {
     }
 
     fn outcome(&self) -> Outcome {
-        if self.declined {
+        if self.is_decline {
             Outcome::Declined
         } else {
             Outcome::from_status(self.status)

@@ -551,7 +551,7 @@ fn create(app: &Arc<App>, key: &str, p: CreateParams, forced: Option<String>) ->
             let e = json!({"code": code, "detail": format!("Authorization error: '{code}'"), "category": "PAYMENT_METHOD_ERROR"});
             pay.status = Status::Failed;
             pay.error = Some(e.clone());
-            Reply::json(status, &json!({"errors": [e], "payment": pay.to_json()})).as_decline()
+            Reply::json(status, &json!({"errors": [e], "payment": pay.to_json()})).declined()
         }
     };
     let notice = Notice::Square {
@@ -939,7 +939,11 @@ async fn api(
             )
             .await
         }
-        w => match write_op(&app, &key, w, &body, &path) {
+        w @ (Route::Create
+        | Route::Complete(_)
+        | Route::Cancel(_)
+        | Route::CancelByKey
+        | Route::Refund) => match write_op(&app, &key, w, &body, &path) {
             Ok((op, idem)) => {
                 pipeline::run(
                     &app,
