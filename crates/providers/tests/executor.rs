@@ -414,22 +414,73 @@ async fn calls_that_are_never_made() {
         OutcomeClass::AuthConfigError
     );
 
-    for p in [Provider::Square, Provider::Braintree, Provider::Mollie] {
-        let r = exec.authorize(&account(p, &base, CANARY), &req).await;
-        assert_eq!(r.class, OutcomeClass::AuthConfigError, "{p:?}");
-        assert!(
-            r.message.as_deref().unwrap().contains("not supported yet"),
-            "{r:?}"
-        );
-        let r = exec
-            .retrieve(&account(p, &base, CANARY), &retrieve_req("att", None))
-            .await;
+    // Credentials the other providers would refuse (INTERFACES.md §C), and requests they would
+    // refuse (REFERENCE.md §2.1, §0, §4.1): answered without any call.
+    let mut mollie_live_on_test = account(Provider::Mollie, &base, "live_abcdefghijklmnop");
+    mollie_live_on_test.mode = Mode::Test;
+    for (acc, what) in [
+        (account(Provider::Square, &base, ""), "empty Square token"),
+        (
+            account(Provider::Braintree, &base, CANARY),
+            "Braintree key without public:private",
+        ),
+        (
+            account(Provider::Braintree, &base, "pub:"),
+            "Braintree key without private part",
+        ),
+        (
+            account(Provider::Mollie, &base, CANARY),
+            "Mollie key without test_/live_",
+        ),
+        (mollie_live_on_test, "live Mollie key on a test connector"),
+    ] {
+        let r = exec.authorize(&acc, &req).await;
+        assert_eq!(r.class, OutcomeClass::AuthConfigError, "{what}: {r:?}");
+        let r = exec.retrieve(&acc, &retrieve_req("att", None)).await;
         assert_eq!(
             r.class,
             OutcomeClass::UnknownOutcome,
-            "retrieve on {p:?} proves nothing"
+            "retrieve ({what}) proves nothing"
         );
     }
+    let mut kwd = req.clone();
+    kwd.money = Money::new(1000, routing::Currency::parse("KWD").unwrap()).unwrap();
+    for (p, key) in [
+        (Provider::Square, "sq_token_abcdefgh"),
+        (Provider::Braintree, "pub:priv_abcdefgh"),
+        (Provider::Mollie, "test_abcdefghijkl"),
+    ] {
+        let r = exec.authorize(&account(p, &base, key), &kwd).await;
+        assert_eq!(r.class, OutcomeClass::ValidationError, "{p:?} KWD: {r:?}");
+        assert_eq!(r.http_status, None);
+    }
+    // Mollie without a return URL; Square partial capture; Square retrieve without anything.
+    let r = exec
+        .authorize(&account(Provider::Mollie, &base, "test_abcdefghijkl"), &req)
+        .await;
+    assert_eq!(r.raw_code.as_deref(), Some("redirect_url_missing"), "{r:?}");
+    let r = exec
+        .capture(
+            &account(Provider::Square, &base, "sq_token_abcdefgh"),
+            &providers::CaptureRequest {
+                idempotency_key: "cap".into(),
+                provider_reference: "pay_1".into(),
+                amount: Some(money(500)),
+            },
+        )
+        .await;
+    assert_eq!(
+        r.raw_code.as_deref(),
+        Some("partial_capture_not_supported"),
+        "{r:?}"
+    );
+    let r = exec
+        .retrieve(
+            &account(Provider::Square, &base, "sq_token_abcdefgh"),
+            &retrieve_req("att", None),
+        )
+        .await;
+    assert_eq!(r.class, OutcomeClass::UnknownOutcome, "{r:?}");
     assert!(
         log.lock().unwrap().is_empty(),
         "no request may reach the server"
