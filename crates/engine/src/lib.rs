@@ -10,6 +10,8 @@
 //!   (compare-and-set + LISTEN/NOTIFY) and keep the config cache fresh.
 //! - [`merchant_webhooks`]: signed delivery of payment changes to merchants (outbox worker).
 //! - [`console_ops`]: console operations on circuits and merchant webhooks (replay).
+//! - [`webhooks`]: provider webhook intake (verify, dedup, store, apply through the guarded
+//!   state machine, void extra charges).
 //! - [`console`]: the read models and operator actions the desktop console calls.
 //! - [`views`]: the plain data shapes the console receives over IPC (TypeScript is generated
 //!   from them by `src-tauri`).
@@ -25,5 +27,6 @@ pub mod payments;
 pub mod reconciler;
 pub mod simulate;
 pub mod views;
+pub mod webhooks;
 
 pub use error::EngineError;

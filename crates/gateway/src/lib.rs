@@ -8,9 +8,18 @@
 //!   `/refunds` (`amount`, `reason`; its own `Idempotency-Key`, required)
 //! - `POST /v1/routing/explain`: the route and trace for a payment body, without calling any
 //!   provider or storing anything
+//! - `POST /webhooks/{connector_id}`: provider webhooks (no API key: the provider's signature,
+//!   checked with the connector's webhook secret, authenticates them; see `engine::webhooks`).
+//!   Answers 200 `{"received":true,…}` (also for duplicates, unknown event types and events that
+//!   match no payment), 400/401 `{"error":{code,message}}` when the signature or body is
+//!   rejected (the delivery is recorded as rejected), 404 for an unknown connector.
 //! - `GET /health`
 //!
 //! Authentication: `Authorization: Bearer <merchant API key>`; keys are stored as SHA-256 hashes.
+//!
+//! Notification URL: Square signs the URL it was told to call, so the gateway must know its own
+//! public URL: [`AppState::with_public_base_url`] (binary: `PUBLIC_BASE_URL`, e.g.
+//! `https://pay.example.com`); without it the URL is rebuilt as `http://{Host header}`.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -20,6 +29,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use engine::EngineError;
 use engine::payments::{ApiAnswer, MerchantAuth, Payments};
+use engine::webhooks::{WebhookDelivery, Webhooks};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +43,10 @@ type CachedKey = (MerchantAuth, Instant);
 pub struct AppState {
     /// The payments service.
     pub payments: Payments,
+    /// Provider webhook intake.
+    pub webhooks: Webhooks,
+    /// Public base URL of this gateway (no trailing slash), for webhook notification URLs.
+    public_base_url: Option<String>,
     keys: Arc<Mutex<HashMap<[u8; 32], CachedKey>>>,
 }
 
@@ -43,9 +57,33 @@ impl AppState {
     /// State over a payments service.
     pub fn new(payments: Payments) -> AppState {
         AppState {
+            webhooks: Webhooks::new(payments.clone()),
             payments,
+            public_base_url: None,
             keys: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Sets the public base URL providers call (e.g. `https://pay.example.com`); the
+    /// notification URL of connector `c` is then `{base}/webhooks/{c}` (Square signs it).
+    pub fn with_public_base_url(mut self, base: impl Into<String>) -> AppState {
+        self.public_base_url = Some(base.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The URL a provider was told to call for `connector_id`.
+    fn notification_url(&self, connector_id: &str, headers: &HeaderMap) -> String {
+        let base = match &self.public_base_url {
+            Some(b) => b.clone(),
+            None => format!(
+                "http://{}",
+                headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost")
+            ),
+        };
+        format!("{base}/webhooks/{connector_id}")
     }
 }
 
@@ -67,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/payments/{id}/void", post(void))
         .route("/v1/payments/{id}/refunds", post(refund))
         .route("/v1/routing/explain", post(explain))
+        .route("/webhooks/{connector_id}", post(provider_webhook))
         .fallback(|| async {
             error_response(
                 StatusCode::NOT_FOUND,
@@ -301,6 +340,34 @@ async fn explain(
 ) -> Result<Response, ApiError> {
     let auth = authenticate(&state, &headers).await?;
     Ok(answer(state.payments.explain(auth, &body).await?))
+}
+
+async fn provider_webhook(
+    State(state): State<AppState>,
+    Path(connector_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_owned(), v.to_owned()))
+        })
+        .collect();
+    let url = state.notification_url(&connector_id, &headers);
+    let a = state
+        .webhooks
+        .receive(WebhookDelivery {
+            connector_id: &connector_id,
+            headers: &pairs,
+            body: &body,
+            notification_url: &url,
+        })
+        .await?;
+    let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
+    Ok((status, axum::Json(a.body)).into_response())
 }
 
 /// Serves the gateway on `listener` until `shutdown` resolves.

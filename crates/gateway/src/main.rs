@@ -4,8 +4,11 @@
 //! `DB_MAX_CONNECTIONS` (default 32), `PROVIDER_CONNECT_TIMEOUT_MS` (default 2000),
 //! `PROVIDER_READ_TIMEOUT_MS` (default 10000), `MERCHANT_WEBHOOKS` (`off` disables the merchant
 //! webhook worker; default on), `RECONCILER` (`off` disables the background
-//! reconciler; default on), `RECONCILER_INTERVAL_MS` (default 5000), `RUST_LOG`. Master keys
-//! that decrypt the connector credentials (vault): `SWITCHBOARD_MASTER_KEY_FILE` (a key file) or
+//! reconciler; default on), `RECONCILER_INTERVAL_MS` (default 5000), `PUBLIC_BASE_URL` (the URL
+//! providers call, e.g. `https://pay.example.com`: provider webhooks go to
+//! `{PUBLIC_BASE_URL}/webhooks/{connector_id}`, and Square signs that URL; default: rebuilt from
+//! the request's `Host` header as `http://{host}`), `RUST_LOG`. Master keys that decrypt the
+//! connector credentials (vault): `SWITCHBOARD_MASTER_KEY_FILE` (a key file) or
 //! `SWITCHBOARD_MASTER_KEY` (`v1:<64 hex digits>`; during a rotation both versions, space
 //! separated); missing or wrong keys stop the start-up with a clear message.
 //!
@@ -86,7 +89,11 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, "switchboard gateway listening");
-    gateway::serve(listener, gateway::AppState::new(payments), async {
+    let mut state = gateway::AppState::new(payments);
+    if let Ok(base) = std::env::var("PUBLIC_BASE_URL") {
+        state = state.with_public_base_url(base);
+    }
+    gateway::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

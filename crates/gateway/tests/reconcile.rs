@@ -1,0 +1,284 @@
+//! The background reconciler against a real Postgres (fresh database per test), the gateway over
+//! real HTTP on 127.0.0.1:0 and the Stripe emulator: unknown payments are driven to a final
+//! state with exactly one charge, retries are bounded and leave a reason, and two reconcilers
+//! never work on the same attempt.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use engine::payments::{Clock, Payments, RandomRolls};
+use engine::reconciler::{Reconciler, ReconcilerSettings};
+use providers::{Executor, ExecutorConfig};
+use psp_emulator::faults::{FaultSpec, HangMode};
+use routing::{
+    Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Provider,
+};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A clock tests move by hand.
+struct ManualClock(Mutex<OffsetDateTime>);
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+impl ManualClock {
+    fn advance(&self, d: Duration) {
+        *self.0.lock().unwrap() += d;
+    }
+}
+
+struct Env {
+    url: String,
+    key: String,
+    us_key: String,
+    merchant_id: Uuid,
+    emulator: psp_emulator::Emulator,
+    payments: Payments,
+    clock: Arc<ManualClock>,
+    pool: PgPool,
+}
+
+async fn start(pool: PgPool) -> Env {
+    let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let merchant_id = Uuid::now_v7();
+    store::config::insert_merchant(&pool, merchant_id, "Reconcile Merchant")
+        .await
+        .unwrap();
+    let key = format!("sk_sb_test_{}", Uuid::new_v4().simple());
+    store::config::insert_api_key(
+        &pool,
+        merchant_id,
+        Mode::Test,
+        &gateway::hash_api_key(&key),
+        "sk_sb_test_",
+    )
+    .await
+    .unwrap();
+    let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
+    let c = Connector {
+        id: ConnectorId(Uuid::now_v7()),
+        name: "Stripe US".into(),
+        provider: Provider::Stripe,
+        mode: Mode::Test,
+        weight: 100,
+        is_primary: true,
+        status: ConnectorStatus::Active,
+        capabilities: Capabilities::cards_anywhere(),
+        circuit: CircuitState::Closed,
+        created_seq: 0,
+    };
+    let keys = Arc::new(vault::Keyset::generate(&mut rand::rng()));
+    store::config::insert_connector(
+        &pool,
+        &keys,
+        merchant_id,
+        &c,
+        &emulator.base_url(),
+        &us_key,
+        "t",
+    )
+    .await
+    .unwrap();
+    let executor = Executor::new(ExecutorConfig {
+        connect_timeout: Duration::from_secs(1),
+        read_timeout: Duration::from_millis(600),
+    })
+    .unwrap();
+    let clock = Arc::new(ManualClock(Mutex::new(OffsetDateTime::now_utc())));
+    let payments =
+        Payments::new(pool.clone(), executor, clock.clone(), Arc::new(RandomRolls)).with_keys(keys);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(gateway::serve(
+        listener,
+        gateway::AppState::new(payments.clone()),
+        std::future::pending(),
+    ));
+    Env {
+        url,
+        key,
+        us_key,
+        merchant_id,
+        emulator,
+        payments,
+        clock,
+        pool,
+    }
+}
+
+impl Env {
+    async fn pay(&self, idem: &str) -> Value {
+        let body = json!({
+            "amount": 2000, "currency": "USD",
+            "payment_method": {"type": "card", "tokens": [{"token": "pm_card_visa", "scope": {"type": "provider", "provider": "stripe"}}]},
+            "billing": {"country": "US"},
+        });
+        let r = reqwest::Client::new()
+            .post(format!("{}/v1/payments", self.url))
+            .bearer_auth(&self.key)
+            .header("Idempotency-Key", idem)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.json().await.unwrap()
+    }
+
+    /// Every POST (the authorize and its replay) is charged but its answer withheld for 2 s.
+    fn hang_after(&self, count: u64) {
+        self.emulator
+            .faults()
+            .set(
+                FaultSpec::for_key(self.us_key.clone())
+                    .hang(HangMode::After)
+                    .hang_for(Duration::from_secs(2))
+                    .hang_count(count),
+            )
+            .unwrap();
+    }
+
+    async fn payment(&self, id: &str) -> store::read::PaymentRow {
+        store::read::payment(&self.pool, self.merchant_id, Uuid::parse_str(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn event_kinds(&self, id: &str) -> Vec<String> {
+        store::read::events(&self.pool, self.merchant_id, Uuid::parse_str(id).unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    async fn review(&self, id: &str) -> (bool, Option<String>) {
+        sqlx::query_as("SELECT needs_review, review_reason FROM payments WHERE id = $1")
+            .bind(Uuid::parse_str(id).unwrap())
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+fn settings(max_tries: i32) -> ReconcilerSettings {
+    ReconcilerSettings {
+        interval: Duration::from_millis(50),
+        batch: 10,
+        max_tries,
+        base_backoff: Duration::from_secs(10),
+        max_backoff: Duration::from_secs(60),
+        lease: Duration::from_secs(30),
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn unknown_payment_is_captured_by_the_reconciler_with_one_charge(pool: PgPool) {
+    let env = start(pool).await;
+    env.hang_after(2); // the authorize and the in-line replay both time out
+    let p = env.pay("k1").await;
+    assert_eq!(p["status"], "unknown", "{p}");
+    assert_eq!(
+        p["attempts"].as_array().unwrap().len(),
+        1,
+        "no fallback while unknown: {p}"
+    );
+    let id = p["id"].as_str().unwrap();
+
+    let r = Reconciler::new(env.payments.clone(), settings(5));
+    let report = r.run_once().await.unwrap();
+    assert_eq!((report.claimed, report.resolved), (1, 1), "{report:?}");
+    let row = env.payment(id).await;
+    assert_eq!(row.status, "captured");
+    assert_eq!(row.captured_minor, 2000);
+    assert_eq!(
+        env.emulator.stripe_payment_intents(&env.us_key).len(),
+        1,
+        "exactly one charge"
+    );
+    let kinds = env.event_kinds(id).await;
+    assert!(
+        kinds.iter().filter(|k| *k == "attempt_reconciled").count() >= 2,
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| k == "status_changed"), "{kinds:?}");
+    // Nothing left to do.
+    assert_eq!(r.run_once().await.unwrap().claimed, 0);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn reconciler_backs_off_then_gives_up_and_says_why(pool: PgPool) {
+    let env = start(pool).await;
+    env.hang_after(100); // every replay times out too
+    let p = env.pay("k1").await;
+    assert_eq!(p["status"], "unknown", "{p}");
+    let id = p["id"].as_str().unwrap();
+    let attempt = Uuid::parse_str(p["attempts"][0]["id"].as_str().unwrap()).unwrap();
+    let r = Reconciler::new(env.payments.clone(), settings(2));
+
+    let first = r.run_once().await.unwrap();
+    assert_eq!((first.claimed, first.retried), (1, 1), "{first:?}");
+    let (tries, next, err, gave_up) =
+        store::reconcile::reconcile_state(&env.pool, env.merchant_id, attempt)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(tries, 1);
+    assert!(gave_up.is_none());
+    assert!(err.unwrap().contains("try 1"));
+    let wait = next.unwrap() - env.clock.now();
+    assert!(
+        wait > time::Duration::seconds(9) && wait <= time::Duration::seconds(10),
+        "{wait}"
+    );
+    // Not due yet: nothing claimed.
+    assert_eq!(r.run_once().await.unwrap().claimed, 0);
+
+    env.clock.advance(Duration::from_secs(11));
+    let second = r.run_once().await.unwrap();
+    assert_eq!((second.claimed, second.gave_up), (1, 1), "{second:?}");
+    let row = env.payment(id).await;
+    assert_eq!(row.status, "unknown", "never silently failed");
+    let (flagged, reason) = env.review(id).await;
+    assert!(flagged);
+    assert!(reason.unwrap().contains("gave up after 2 tries"));
+    assert!(
+        env.event_kinds(id)
+            .await
+            .iter()
+            .any(|k| k == "reconcile_gave_up")
+    );
+    env.clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        r.run_once().await.unwrap().claimed,
+        0,
+        "given up: not claimed again"
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn two_reconcilers_never_claim_the_same_attempt(pool: PgPool) {
+    let env = start(pool).await;
+    env.hang_after(2);
+    let p = env.pay("k1").await;
+    assert_eq!(p["status"], "unknown", "{p}");
+    let a = Reconciler::new(env.payments.clone(), settings(5));
+    let b = Reconciler::new(env.payments.clone(), settings(5));
+    let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.claimed + rb.claimed, 1, "{ra:?} {rb:?}");
+    assert_eq!(ra.resolved + rb.resolved, 1);
+    assert_eq!(
+        env.payment(p["id"].as_str().unwrap()).await.status,
+        "captured"
+    );
+    assert_eq!(env.emulator.stripe_payment_intents(&env.us_key).len(), 1);
+}
