@@ -362,6 +362,25 @@ impl BraintreeState {
     }
 }
 
+impl BraintreeState {
+    /// Settles transaction `id` (legacy or global id) of whichever account holds it, as the
+    /// sandbox's settlement batch would; returns the account key and the `transaction_settled`
+    /// notice. Errors: unknown id, or not `SUBMITTED_FOR_SETTLEMENT`.
+    pub(crate) fn settle_any(&self, id: &str) -> Result<(String, Notice), String> {
+        let legacy = legacy_of(id);
+        let key = {
+            let accounts = self.accounts.read().unwrap_or_else(PoisonError::into_inner);
+            accounts
+                .iter()
+                .find(|(_, a)| lock(a).txs.contains_key(&legacy))
+                .map(|(k, _)| k.clone())
+                .ok_or(format!("no Braintree transaction {id}"))?
+        };
+        let notice = self.notice(&key, "transaction_settled", &legacy)?;
+        Ok((key, notice))
+    }
+}
+
 /// A legacy id from a legacy id or a global id (`base64("transaction_" + legacy)`).
 fn legacy_of(id: &str) -> String {
     base64::engine::general_purpose::STANDARD_NO_PAD

@@ -76,6 +76,7 @@
 //! transaction in its *current* status; other input → `VALIDATION`. Amounts are decimal strings;
 //! the currency is USD unless `transaction.merchantAccountId` ends in `_<iso>` (`acct_eur`). A
 //! refund needs a `SETTLED` transaction (91506 otherwise, as in the sandbox): settle with
+//! [`Emulator::braintree_settle`] / `POST /_emulator/braintree/transactions/{id}/settle`, or
 //! [`Emulator::send_webhook`]`(creds, "transaction_settled", id)`. `reverseTransaction` voids
 //! `AUTHORIZED`/`SUBMITTED_FOR_SETTLEMENT` and refunds `SETTLED`.
 //!
@@ -152,6 +153,7 @@
 //! | `DELETE /_emulator/webhooks` | all configs; `?account=…` only that one |
 //! | `GET /_emulator/webhooks/deliveries` | `{"deliveries": [{account, event_id, event_type, url, copy, status, error}]}` |
 //! | `POST /_emulator/webhooks/send` | `{"account", "event_type", "object_id"}` → `{"event_ids": [...]}` or 400 |
+//! | `POST /_emulator/braintree/transactions/{id}/settle` | settles a `SUBMITTED_FOR_SETTLEMENT` transaction (+ `transaction_settled` webhook if configured) → `{"settled": id}`, or 400 |
 //! | `POST /_emulator/mollie/payments/{id}/status` | `{"status", "failure_reason"?}` → the payment, or 400 |
 //! | `GET`/`POST /_emulator/mollie/checkout/{id}` | Mollie test checkout page / form `status=…` |
 //!
@@ -406,6 +408,19 @@ fn send_webhook(
     Ok(ids)
 }
 
+fn braintree_settle(app: &Arc<App>, id: &str) -> Result<(), String> {
+    let (key, notice) = app.braintree.settle_any(id)?;
+    webhooks::emit(app, &key, &notice);
+    Ok(())
+}
+
+async fn post_braintree_settle(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    match braintree_settle(&app, &id) {
+        Ok(()) => axum::Json(json!({"settled": id})).into_response(),
+        Err(e) => control_error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MollieStatus {
@@ -503,6 +518,10 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/_emulator/webhooks/deliveries", get(get_deliveries))
         .route("/_emulator/webhooks/send", post(post_send_webhook))
+        .route(
+            "/_emulator/braintree/transactions/{id}/settle",
+            post(post_braintree_settle),
+        )
         .route(
             "/_emulator/mollie/payments/{id}/status",
             post(post_mollie_status),
@@ -638,6 +657,13 @@ impl Emulator {
     ) -> Result<Value, String> {
         let s = mollie::Status::parse(status).ok_or(format!("unknown Mollie status {status:?}"))?;
         mollie::force_status(&self.app, id, s, failure_reason)
+    }
+
+    /// Settles Braintree transaction `id` (legacy or global id; must be `SUBMITTED_FOR_SETTLEMENT`)
+    /// so that `refundTransaction` accepts it, and sends `transaction_settled` if the owning
+    /// account has a Braintree webhook config. Errors: unknown id or wrong status.
+    pub fn braintree_settle(&self, id: &str) -> Result<(), String> {
+        braintree_settle(&self.app, id)
     }
 
     /// The Square payments of access token `key`, newest first, as JSON.
