@@ -81,6 +81,16 @@ async fn charge_authorize_capture_reverse_search() {
     let rev = env
         .graphql(CREDS, REVERSE, json!({"input": {"transactionId": aid}}))
         .await;
+    // Settling needs SUBMITTED_FOR_SETTLEMENT; a settled charge is refunded by reverseTransaction.
+    let charged = tx["id"].as_str().unwrap();
+    env.emu.braintree_settle(aid.as_str()).unwrap_err();
+    env.emu.braintree_settle(charged).unwrap();
+    let settled_rev = env
+        .graphql(CREDS, REVERSE, json!({"input": {"transactionId": charged}}))
+        .await;
+    let reversal = &settled_rev.json["data"]["reverseTransaction"]["reversal"];
+    assert_eq!(reversal["__typename"], "Refund", "{}", settled_rev.text);
+    assert_eq!(reversal["amount"]["value"], "20.00");
     assert_eq!(
         rev.json["data"]["reverseTransaction"]["reversal"]["status"], "VOIDED",
         "{}",
