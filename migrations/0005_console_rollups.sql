@@ -13,9 +13,9 @@
 --                      (next_step = 'retry_same'): excluded from the approval-rate denominator
 --                      so a retried decline/failure is not counted twice
 --   approved_amount_minor  sum of the payment amount (minor units) of approved calls
---   latency_hist       calls per latency bucket; bounds (ms) in console_latency_bounds():
---                      bucket i (1-based) holds latency < bound[i] (and >= bound[i-1]);
---                      the last bucket holds >= the last bound
+--   h1..h24            calls per latency bucket (plain columns, so sums over many rows stay
+--                      cheap); bounds (ms) in console_latency_bounds(): bucket i holds
+--                      latency < bound[i] (and >= bound[i-1]); h24 holds >= the last bound
 CREATE TABLE attempt_rollup (
     merchant_id            uuid NOT NULL,
     connector_id           uuid NOT NULL,
@@ -33,7 +33,30 @@ CREATE TABLE attempt_rollup (
     n_unknown_outcome      bigint NOT NULL DEFAULT 0,
     retried                bigint NOT NULL DEFAULT 0,
     approved_amount_minor  bigint NOT NULL DEFAULT 0,
-    latency_hist           integer[] NOT NULL DEFAULT array_fill(0, ARRAY[24]),
+    h1                      integer NOT NULL DEFAULT 0,
+    h2                      integer NOT NULL DEFAULT 0,
+    h3                      integer NOT NULL DEFAULT 0,
+    h4                      integer NOT NULL DEFAULT 0,
+    h5                      integer NOT NULL DEFAULT 0,
+    h6                      integer NOT NULL DEFAULT 0,
+    h7                      integer NOT NULL DEFAULT 0,
+    h8                      integer NOT NULL DEFAULT 0,
+    h9                      integer NOT NULL DEFAULT 0,
+    h10                     integer NOT NULL DEFAULT 0,
+    h11                     integer NOT NULL DEFAULT 0,
+    h12                     integer NOT NULL DEFAULT 0,
+    h13                     integer NOT NULL DEFAULT 0,
+    h14                     integer NOT NULL DEFAULT 0,
+    h15                     integer NOT NULL DEFAULT 0,
+    h16                     integer NOT NULL DEFAULT 0,
+    h17                     integer NOT NULL DEFAULT 0,
+    h18                     integer NOT NULL DEFAULT 0,
+    h19                     integer NOT NULL DEFAULT 0,
+    h20                     integer NOT NULL DEFAULT 0,
+    h21                     integer NOT NULL DEFAULT 0,
+    h22                     integer NOT NULL DEFAULT 0,
+    h23                     integer NOT NULL DEFAULT 0,
+    h24                     integer NOT NULL DEFAULT 0,
     PRIMARY KEY (merchant_id, bucket, connector_id, currency)
 );
 
@@ -61,7 +84,6 @@ DECLARE
     cur char(3);
     amt bigint;
     i integer;
-    h integer[];
 BEGIN
     IF r.outcome IS NULL THEN
         RETURN;
@@ -71,15 +93,13 @@ BEGIN
     IF cur IS NULL THEN
         RETURN;
     END IF;
-    h := array_fill(0, ARRAY[24]);
     IF r.latency_ms IS NOT NULL THEN
         i := width_bucket(r.latency_ms, console_latency_bounds()) + 1;
-        h[i] := sign;
     END IF;
     INSERT INTO attempt_rollup AS t (merchant_id, connector_id, currency, bucket, calls, n_approved,
         n_hard_decline, n_soft_decline, n_needs_customer_action, n_validation_error,
         n_auth_config_error, n_rate_limited, n_provider_unavailable, n_unknown_outcome, retried,
-        approved_amount_minor, latency_hist)
+        approved_amount_minor, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, h16, h17, h18, h19, h20, h21, h22, h23, h24)
     VALUES (r.merchant_id, r.connector_id, cur, console_hour(r.created_at), sign,
         CASE WHEN r.outcome = 'approved' THEN sign ELSE 0 END,
         CASE WHEN r.outcome = 'hard_decline' THEN sign ELSE 0 END,
@@ -92,7 +112,30 @@ BEGIN
         CASE WHEN r.outcome = 'unknown_outcome' THEN sign ELSE 0 END,
         CASE WHEN r.next_step = 'retry_same' AND r.outcome <> 'approved' THEN sign ELSE 0 END,
         CASE WHEN r.outcome = 'approved' THEN sign * amt ELSE 0 END,
-        h)
+        CASE WHEN i = 1 THEN sign ELSE 0 END,
+        CASE WHEN i = 2 THEN sign ELSE 0 END,
+        CASE WHEN i = 3 THEN sign ELSE 0 END,
+        CASE WHEN i = 4 THEN sign ELSE 0 END,
+        CASE WHEN i = 5 THEN sign ELSE 0 END,
+        CASE WHEN i = 6 THEN sign ELSE 0 END,
+        CASE WHEN i = 7 THEN sign ELSE 0 END,
+        CASE WHEN i = 8 THEN sign ELSE 0 END,
+        CASE WHEN i = 9 THEN sign ELSE 0 END,
+        CASE WHEN i = 10 THEN sign ELSE 0 END,
+        CASE WHEN i = 11 THEN sign ELSE 0 END,
+        CASE WHEN i = 12 THEN sign ELSE 0 END,
+        CASE WHEN i = 13 THEN sign ELSE 0 END,
+        CASE WHEN i = 14 THEN sign ELSE 0 END,
+        CASE WHEN i = 15 THEN sign ELSE 0 END,
+        CASE WHEN i = 16 THEN sign ELSE 0 END,
+        CASE WHEN i = 17 THEN sign ELSE 0 END,
+        CASE WHEN i = 18 THEN sign ELSE 0 END,
+        CASE WHEN i = 19 THEN sign ELSE 0 END,
+        CASE WHEN i = 20 THEN sign ELSE 0 END,
+        CASE WHEN i = 21 THEN sign ELSE 0 END,
+        CASE WHEN i = 22 THEN sign ELSE 0 END,
+        CASE WHEN i = 23 THEN sign ELSE 0 END,
+        CASE WHEN i = 24 THEN sign ELSE 0 END)
     ON CONFLICT (merchant_id, bucket, connector_id, currency) DO UPDATE SET
         calls = t.calls + EXCLUDED.calls,
         n_approved = t.n_approved + EXCLUDED.n_approved,
@@ -106,8 +149,30 @@ BEGIN
         n_unknown_outcome = t.n_unknown_outcome + EXCLUDED.n_unknown_outcome,
         retried = t.retried + EXCLUDED.retried,
         approved_amount_minor = t.approved_amount_minor + EXCLUDED.approved_amount_minor,
-        latency_hist = CASE WHEN i IS NULL THEN t.latency_hist
-                            ELSE t.latency_hist[1:i-1] || (t.latency_hist[i] + sign) || t.latency_hist[i+1:24] END;
+        h1 = t.h1 + EXCLUDED.h1,
+        h2 = t.h2 + EXCLUDED.h2,
+        h3 = t.h3 + EXCLUDED.h3,
+        h4 = t.h4 + EXCLUDED.h4,
+        h5 = t.h5 + EXCLUDED.h5,
+        h6 = t.h6 + EXCLUDED.h6,
+        h7 = t.h7 + EXCLUDED.h7,
+        h8 = t.h8 + EXCLUDED.h8,
+        h9 = t.h9 + EXCLUDED.h9,
+        h10 = t.h10 + EXCLUDED.h10,
+        h11 = t.h11 + EXCLUDED.h11,
+        h12 = t.h12 + EXCLUDED.h12,
+        h13 = t.h13 + EXCLUDED.h13,
+        h14 = t.h14 + EXCLUDED.h14,
+        h15 = t.h15 + EXCLUDED.h15,
+        h16 = t.h16 + EXCLUDED.h16,
+        h17 = t.h17 + EXCLUDED.h17,
+        h18 = t.h18 + EXCLUDED.h18,
+        h19 = t.h19 + EXCLUDED.h19,
+        h20 = t.h20 + EXCLUDED.h20,
+        h21 = t.h21 + EXCLUDED.h21,
+        h22 = t.h22 + EXCLUDED.h22,
+        h23 = t.h23 + EXCLUDED.h23,
+        h24 = t.h24 + EXCLUDED.h24;
 
     -- An approval on a later attempt rescues the earlier attempts on other connectors.
     IF r.outcome = 'approved' AND r.seq > 1 THEN
@@ -147,11 +212,6 @@ CREATE TRIGGER attempts_rollup_update AFTER UPDATE ON attempts
 CREATE TRIGGER attempts_rollup_delete AFTER DELETE ON attempts
     FOR EACH ROW WHEN (OLD.outcome IS NOT NULL) EXECUTE FUNCTION attempt_rollup_trigger();
 
--- Latency histogram from (bucket number, count) pairs; bucket 0 (no latency) is left out.
-CREATE FUNCTION console_hist(lbs integer[], counts bigint[]) RETURNS integer[] LANGUAGE sql IMMUTABLE AS
-$$ SELECT array_agg(coalesce((SELECT sum(x.c) FROM unnest(lbs, counts) AS x(b, c) WHERE x.b = k), 0)::integer ORDER BY k)
-   FROM generate_series(1, 24) AS k $$;
-
 -- Rebuilds both rollups from attempts (used after a bulk load with triggers disabled, e.g. the
 -- console bench). Replaces the whole content.
 CREATE FUNCTION console_rebuild_rollups() RETURNS void AS $$
@@ -161,13 +221,36 @@ BEGIN
     INSERT INTO attempt_rollup (merchant_id, connector_id, currency, bucket, calls, n_approved,
         n_hard_decline, n_soft_decline, n_needs_customer_action, n_validation_error,
         n_auth_config_error, n_rate_limited, n_provider_unavailable, n_unknown_outcome, retried,
-        approved_amount_minor, latency_hist)
+        approved_amount_minor, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, h16, h17, h18, h19, h20, h21, h22, h23, h24)
     SELECT g.merchant_id, g.connector_id, g.currency, g.bucket, sum(g.calls), sum(g.n_approved),
         sum(g.n_hard_decline), sum(g.n_soft_decline), sum(g.n_needs_customer_action),
         sum(g.n_validation_error), sum(g.n_auth_config_error), sum(g.n_rate_limited),
         sum(g.n_provider_unavailable), sum(g.n_unknown_outcome), sum(g.retried),
         sum(g.approved_amount_minor),
-        console_hist(array_agg(g.lb), array_agg(g.calls))
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 1), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 2), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 3), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 4), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 5), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 6), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 7), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 8), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 9), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 10), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 11), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 12), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 13), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 14), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 15), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 16), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 17), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 18), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 19), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 20), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 21), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 22), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 23), 0),
+        coalesce(sum(g.calls) FILTER (WHERE g.lb = 24), 0)
     FROM (
         SELECT a.merchant_id, a.connector_id, p.currency, console_hour(a.created_at) AS bucket,
             CASE WHEN a.latency_ms IS NULL THEN 0 ELSE width_bucket(a.latency_ms, console_latency_bounds()) + 1 END AS lb,

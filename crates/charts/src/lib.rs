@@ -114,13 +114,22 @@ fn label_time(ms: i64) -> String {
 }
 
 /// Draws `chart` on any plotters backend.
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, chart: &LineChart) -> Result<(), ChartError>
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    chart: &LineChart,
+) -> Result<(), ChartError>
 where
     DB::ErrorType: 'static,
 {
     let render = |e: &dyn std::fmt::Display| ChartError::Render(e.to_string());
     root.fill(&WHITE).map_err(|e| render(&e))?;
-    let buckets = chart.series.iter().map(|s| s.values.len()).max().unwrap_or(0).max(1);
+    let buckets = chart
+        .series
+        .iter()
+        .map(|s| s.values.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let x_end = chart.start_ms + chart.bucket_ms * i64::try_from(buckets).unwrap_or(1);
     let max_value = chart
         .series
@@ -156,7 +165,9 @@ where
         // Break the line at gaps: one LineSeries per run of values.
         let mut runs: Vec<Vec<(i64, f64)>> = vec![Vec::new()];
         for (k, v) in s.values.iter().enumerate() {
-            let x = chart.start_ms + chart.bucket_ms * i64::try_from(k).unwrap_or(0) + chart.bucket_ms / 2;
+            let x = chart.start_ms
+                + chart.bucket_ms * i64::try_from(k).unwrap_or(0)
+                + chart.bucket_ms / 2;
             match v {
                 Some(v) if v.is_finite() => {
                     if let Some(run) = runs.last_mut() {
@@ -173,18 +184,26 @@ where
                 .draw_series(LineSeries::new(run, color.stroke_width(2)))
                 .map_err(|e| render(&e))?;
             if !labelled {
-                series
-                    .label(s.name.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+                series.label(s.name.clone()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
                 labelled = true;
             }
             if points.len() == 1 {
-                ctx.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-                    .map_err(|e| render(&e))?;
+                ctx.draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, color.filled())),
+                )
+                .map_err(|e| render(&e))?;
             }
         }
     }
-    if chart.series.iter().any(|s| s.values.iter().any(Option::is_some)) {
+    if chart
+        .series
+        .iter()
+        .any(|s| s.values.iter().any(Option::is_some))
+    {
         ctx.configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
@@ -203,7 +222,8 @@ pub fn svg(chart: &LineChart) -> Result<String, ChartError> {
     check(chart)?;
     let mut out = String::new();
     {
-        let root = SVGBackend::with_string(&mut out, (chart.width, chart.height)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut out, (chart.width, chart.height)).into_drawing_area();
         draw(root, chart)?;
     }
     Ok(out)
@@ -232,7 +252,9 @@ pub fn png(chart: &LineChart) -> Result<Vec<u8>, ChartError> {
         writer
             .write_image_data(&rgb)
             .map_err(|e| ChartError::Render(e.to_string()))?;
-        writer.finish().map_err(|e| ChartError::Render(e.to_string()))?;
+        writer
+            .finish()
+            .map_err(|e| ChartError::Render(e.to_string()))?;
     }
     Ok(out)
 }
@@ -249,8 +271,14 @@ mod tests {
             start_ms: 1_763_683_200_000,
             bucket_ms: 3_600_000,
             series: vec![
-                Series { name: "Stripe US".into(), values: vec![Some(0.9), Some(0.8), None, Some(0.85)] },
-                Series { name: "Adyen EU".into(), values: vec![Some(0.5), Some(0.6), Some(0.7), Some(0.65)] },
+                Series {
+                    name: "Stripe US".into(),
+                    values: vec![Some(0.9), Some(0.8), None, Some(0.85)],
+                },
+                Series {
+                    name: "Adyen EU".into(),
+                    values: vec![Some(0.5), Some(0.6), Some(0.7), Some(0.65)],
+                },
             ],
             width: 600,
             height: 300,

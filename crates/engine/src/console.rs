@@ -307,8 +307,13 @@ const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 fn from_ms(ms: i64) -> Result<OffsetDateTime, EngineError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map_err(|_| EngineError::invalid("invalid_time", None, format!("{ms} is not a valid UTC millisecond time")))
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| {
+        EngineError::invalid(
+            "invalid_time",
+            None,
+            format!("{ms} is not a valid UTC millisecond time"),
+        )
+    })
 }
 
 fn parse_uuid(s: &str, field: &str) -> Result<Uuid, EngineError> {
@@ -393,7 +398,12 @@ fn configurable(class: OutcomeClass) -> bool {
     }
 }
 
-fn mark(at_ms: i64, kind: &str, label: impl Into<String>, detail: impl Into<String>) -> TimelineMark {
+fn mark(
+    at_ms: i64,
+    kind: &str,
+    label: impl Into<String>,
+    detail: impl Into<String>,
+) -> TimelineMark {
     TimelineMark {
         at_ms,
         kind: kind.to_owned(),
@@ -408,7 +418,10 @@ fn lane_marks(a: &AttemptView, events: &[EventView]) -> Vec<TimelineMark> {
         a.requested_at_ms,
         "request_sent",
         format!("request to {}", a.connector_name),
-        format!("attempt #{} ({}), idempotency key {}", a.seq, a.provider, a.id),
+        format!(
+            "attempt #{} ({}), idempotency key {}",
+            a.seq, a.provider, a.id
+        ),
     )];
     if let Some(at) = a.responded_at_ms {
         let timeout = a.outcome == Some(OutcomeClass::UnknownOutcome) && a.http_status.is_none();
@@ -516,7 +529,9 @@ pub fn charge_summary(
         format!(
             "{} ({})",
             h.connector_name,
-            h.provider_reference.as_deref().unwrap_or("no provider reference")
+            h.provider_reference
+                .as_deref()
+                .unwrap_or("no provider reference")
         )
     };
     let verdict = match (charged, holds.len()) {
@@ -531,7 +546,11 @@ pub fn charge_summary(
         ),
         (1, _) => format!(
             "Charged once for sure, and possibly again: {}.",
-            holds.iter().map(|h| format!("{} {}", h.state, place(h))).collect::<Vec<_>>().join("; ")
+            holds
+                .iter()
+                .map(|h| format!("{} {}", h.state, place(h)))
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         (n, _) => format!(
             "CHARGED {n} TIMES ({amount} each): {}.",
@@ -576,49 +595,96 @@ pub fn parse_policy(json: &str) -> Result<Policy, PolicyIssue> {
 pub fn diff_policies(before: &Policy, after: &Policy) -> PolicyDiff {
     let mut changes = Vec::new();
     let js = |v: &dyn erased::Json| v.json();
-    let mut push = |path: String, kind: &str, b: Option<String>, a: Option<String>, summary: String| {
-        changes.push(PolicyChange {
-            path,
-            kind: kind.to_owned(),
-            before: b,
-            after: a,
-            summary,
-        });
-    };
+    let mut push =
+        |path: String, kind: &str, b: Option<String>, a: Option<String>, summary: String| {
+            changes.push(PolicyChange {
+                path,
+                kind: kind.to_owned(),
+                before: b,
+                after: a,
+                summary,
+            });
+        };
     let n = before.rules.len().max(after.rules.len());
     for i in 0..n {
         match (before.rules.get(i), after.rules.get(i)) {
             (Some(b), Some(a)) => {
                 if b.name != a.name {
-                    push(format!("rules[{i}].name"), "changed", Some(js(&b.name)), Some(js(&a.name)),
-                        format!("rule {} renamed \"{}\" -> \"{}\"", i + 1, b.name, a.name));
+                    push(
+                        format!("rules[{i}].name"),
+                        "changed",
+                        Some(js(&b.name)),
+                        Some(js(&a.name)),
+                        format!("rule {} renamed \"{}\" -> \"{}\"", i + 1, b.name, a.name),
+                    );
                 }
                 if b.conditions != a.conditions {
-                    push(format!("rules[{i}].conditions"), "changed", Some(js(&b.conditions)), Some(js(&a.conditions)),
-                        format!("rule {} \"{}\": conditions changed", i + 1, a.name));
+                    push(
+                        format!("rules[{i}].conditions"),
+                        "changed",
+                        Some(js(&b.conditions)),
+                        Some(js(&a.conditions)),
+                        format!("rule {} \"{}\": conditions changed", i + 1, a.name),
+                    );
                 }
                 if b.action != a.action {
-                    push(format!("rules[{i}].action"), "changed", Some(js(&b.action)), Some(js(&a.action)),
-                        format!("rule {} \"{}\": action changed", i + 1, a.name));
+                    push(
+                        format!("rules[{i}].action"),
+                        "changed",
+                        Some(js(&b.action)),
+                        Some(js(&a.action)),
+                        format!("rule {} \"{}\": action changed", i + 1, a.name),
+                    );
                 }
             }
-            (None, Some(a)) => push(format!("rules[{i}]"), "added", None, Some(js(a)),
-                format!("rule {} \"{}\" added", i + 1, a.name)),
-            (Some(b), None) => push(format!("rules[{i}]"), "removed", Some(js(b)), None,
-                format!("rule {} \"{}\" removed", i + 1, b.name)),
+            (None, Some(a)) => push(
+                format!("rules[{i}]"),
+                "added",
+                None,
+                Some(js(a)),
+                format!("rule {} \"{}\" added", i + 1, a.name),
+            ),
+            (Some(b), None) => push(
+                format!("rules[{i}]"),
+                "removed",
+                Some(js(b)),
+                None,
+                format!("rule {} \"{}\" removed", i + 1, b.name),
+            ),
             (None, None) => {}
         }
     }
     for class in OutcomeClass::ALL.into_iter().filter(|c| configurable(*c)) {
-        let (b, a) = (before.fallback.action_for(class), after.fallback.action_for(class));
+        let (b, a) = (
+            before.fallback.action_for(class),
+            after.fallback.action_for(class),
+        );
         if b != a {
-            push(format!("fallback.{}", class.as_str()), "changed", Some(js(&b)), Some(js(&a)),
-                format!("{}: {} -> {}", class.as_str(), action_text(class, b).1, action_text(class, a).1));
+            push(
+                format!("fallback.{}", class.as_str()),
+                "changed",
+                Some(js(&b)),
+                Some(js(&a)),
+                format!(
+                    "{}: {} -> {}",
+                    class.as_str(),
+                    action_text(class, b).1,
+                    action_text(class, a).1
+                ),
+            );
         }
     }
     if before.max_attempts != after.max_attempts {
-        push("max_attempts".into(), "changed", Some(before.max_attempts.to_string()), Some(after.max_attempts.to_string()),
-            format!("max attempts {} -> {}", before.max_attempts, after.max_attempts));
+        push(
+            "max_attempts".into(),
+            "changed",
+            Some(before.max_attempts.to_string()),
+            Some(after.max_attempts.to_string()),
+            format!(
+                "max attempts {} -> {}",
+                before.max_attempts, after.max_attempts
+            ),
+        );
     }
     PolicyDiff { changes }
 }
@@ -640,7 +706,13 @@ fn encode_cursor(t: OffsetDateTime, id: Uuid) -> String {
 }
 
 fn decode_cursor(c: &str) -> Result<(OffsetDateTime, Uuid), EngineError> {
-    let bad = || EngineError::invalid("invalid_cursor", Some("cursor".into()), "the cursor is not one this console issued");
+    let bad = || {
+        EngineError::invalid(
+            "invalid_cursor",
+            Some("cursor".into()),
+            "the cursor is not one this console issued",
+        )
+    };
     let (t, id) = c.split_once(':').ok_or_else(bad)?;
     let micros: i128 = t.parse().map_err(|_| bad())?;
     let t = OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).map_err(|_| bad())?;
@@ -657,18 +729,28 @@ impl Console {
             start_ms,
             "route_decided",
             match &detail.route.source {
-                RouteSource::Rule { index, name } => format!("rule {} \"{name}\" matched", index + 1),
+                RouteSource::Rule { index, name } => {
+                    format!("rule {} \"{name}\" matched", index + 1)
+                }
                 RouteSource::Weighted { roll } => format!("weighted pick, roll {roll:.4}"),
                 RouteSource::Primary => "primary only".to_owned(),
                 RouteSource::NoEligibleConnector => "no eligible connector".to_owned(),
             },
             detail.route.explain(),
         )];
-        for e in detail.events.iter().filter(|e| e.attempt_id.is_none() || e.kind == "status_changed") {
+        for e in detail
+            .events
+            .iter()
+            .filter(|e| e.attempt_id.is_none() || e.kind == "status_changed")
+        {
             if e.kind == "payment_created" {
                 continue;
             }
-            let kind = if e.kind == "status_changed" { "status_changed" } else { "event" };
+            let kind = if e.kind == "status_changed" {
+                "status_changed"
+            } else {
+                "event"
+            };
             let label = match (&e.from_status, &e.to_status) {
                 (Some(f), Some(t)) => format!("{f} -> {t}"),
                 (None, Some(t)) => t.clone(),
@@ -710,11 +792,20 @@ impl Console {
     /// Errors: `invalid_id` (malformed UUID filter), `invalid_cursor`, `invalid_time`.
     pub async fn search_page(&self, filter: SearchFilter) -> Result<PaymentPage, EngineError> {
         let limit = i64::from(filter.limit.unwrap_or(100).clamp(1, 500));
-        let nonempty = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        let connector_id = nonempty(&filter.connector_id).map(|s| parse_uuid(&s, "connector_id")).transpose()?;
+        let nonempty = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let connector_id = nonempty(&filter.connector_id)
+            .map(|s| parse_uuid(&s, "connector_id"))
+            .transpose()?;
         let outcome = filter.outcome.map(|o| o.as_str().to_owned());
         let params = store::read::SearchParams {
-            payment_id: nonempty(&filter.payment_id).map(|s| parse_uuid(&s, "payment_id")).transpose()?,
+            payment_id: nonempty(&filter.payment_id)
+                .map(|s| parse_uuid(&s, "payment_id"))
+                .transpose()?,
             reference_prefix: nonempty(&filter.merchant_reference),
             provider_reference: nonempty(&filter.provider_reference),
             text: nonempty(&filter.query),
@@ -726,7 +817,9 @@ impl Console {
             status: filter.status.map(|s| s.as_str().to_owned()),
             connector_id,
             outcome: outcome.clone(),
-            after: nonempty(&filter.cursor).map(|c| decode_cursor(&c)).transpose()?,
+            after: nonempty(&filter.cursor)
+                .map(|c| decode_cursor(&c))
+                .transpose()?,
             limit: limit + 1,
         };
         let mut rows = store::read::search_page(&self.pool, self.merchant_id, &params).await?;
@@ -735,9 +828,15 @@ impl Console {
         let next_cursor = match (more, rows.last()) {
             (true, Some(last)) => {
                 let t = if connector_id.is_some() || outcome.is_some() {
-                    store::read::matching_attempt_time(&self.pool, self.merchant_id, last.id, connector_id, outcome.as_deref())
-                        .await?
-                        .unwrap_or(last.created_at)
+                    store::read::matching_attempt_time(
+                        &self.pool,
+                        self.merchant_id,
+                        last.id,
+                        connector_id,
+                        outcome.as_deref(),
+                    )
+                    .await?
+                    .unwrap_or(last.created_at)
                 } else {
                     last.created_at
                 };
@@ -752,10 +851,12 @@ impl Console {
     }
 
     async fn published_policy(&self) -> Result<Policy, EngineError> {
-        Ok(store::config::published_policy(&self.pool, self.merchant_id, self.mode().await?)
-            .await?
-            .map(|(_, p)| p)
-            .unwrap_or_default())
+        Ok(
+            store::config::published_policy(&self.pool, self.merchant_id, self.mode().await?)
+                .await?
+                .map(|(_, p)| p)
+                .unwrap_or_default(),
+        )
     }
 
     /// The mode of the console's policies and simulations: the mode of the merchant's primary
@@ -772,18 +873,36 @@ impl Console {
 
     /// Fallback matrix for `[from_ms, to_ms)` (hour-aligned outwards), read from the rollups
     /// (issue 4 §3). Errors: `invalid_time`.
-    pub async fn fallback_matrix(&self, from_ms_: i64, to_ms_: i64) -> Result<FallbackMatrixView, EngineError> {
+    pub async fn fallback_matrix(
+        &self,
+        from_ms_: i64,
+        to_ms_: i64,
+    ) -> Result<FallbackMatrixView, EngineError> {
         let (f, t) = (floor_to(from_ms_, HOUR_MS), ceil_to(to_ms_, HOUR_MS));
         let (from, to) = (from_ms(f)?, from_ms(t)?);
         let (records, totals, rescues, policy) = tokio::try_join!(
-            async { Ok::<_, EngineError>(store::config::connectors(&self.pool, self.merchant_id).await?) },
-            async { Ok(store::rollups::totals_by_connector_currency(&self.pool, self.merchant_id, from, to, &[]).await?) },
+            async {
+                Ok::<_, EngineError>(store::config::connectors(&self.pool, self.merchant_id).await?)
+            },
+            async {
+                Ok(store::rollups::totals_by_connector_currency(
+                    &self.pool,
+                    self.merchant_id,
+                    from,
+                    to,
+                    &[],
+                )
+                .await?)
+            },
             async { Ok(store::rollups::rescues(&self.pool, self.merchant_id, from, to).await?) },
             self.published_policy(),
         )?;
         let connectors: Vec<MatrixConnector> = records
             .iter()
-            .map(|r| MatrixConnector { id: r.connector.id.to_string(), name: r.connector.name.clone() })
+            .map(|r| MatrixConnector {
+                id: r.connector.id.to_string(),
+                name: r.connector.name.clone(),
+            })
             .collect();
         let rows = OutcomeClass::ALL
             .into_iter()
@@ -794,7 +913,11 @@ impl Console {
                     .iter()
                     .map(|r| {
                         let id = r.connector.id.0;
-                        let observed = totals.iter().filter(|c| c.connector_id == id).map(|c| c.counters.by_class[ci]).sum();
+                        let observed = totals
+                            .iter()
+                            .filter(|c| c.connector_id == id)
+                            .map(|c| c.counters.by_class[ci])
+                            .sum();
                         let rescued = rescues
                             .iter()
                             .filter(|x| x.connector_id == id && x.outcome == class.as_str())
@@ -814,33 +937,72 @@ impl Console {
                         }
                     })
                     .collect();
-                MatrixRow { class, action, action_text, configurable: configurable(class), cells }
+                MatrixRow {
+                    class,
+                    action,
+                    action_text,
+                    configurable: configurable(class),
+                    cells,
+                }
             })
             .collect();
-        Ok(FallbackMatrixView { from_ms: f, to_ms: t, connectors, rows })
+        Ok(FallbackMatrixView {
+            from_ms: f,
+            to_ms: t,
+            connectors,
+            rows,
+        })
     }
 
     /// Per-connector series for a chart period (issue 4 §4), from the hourly rollups (the 1-hour
     /// period reads the last hour of attempts in 5-minute buckets). Errors: `invalid_id`,
     /// `invalid_time`.
-    pub async fn success_rate_series(&self, q: &ChartQuery) -> Result<SuccessRateSeries, EngineError> {
+    pub async fn success_rate_series(
+        &self,
+        q: &ChartQuery,
+    ) -> Result<SuccessRateSeries, EngineError> {
         let (len, bucket) = period_buckets(q.period);
-        let end = ceil_to(q.end_ms.unwrap_or_else(|| to_ms(OffsetDateTime::now_utc())), bucket);
+        let end = ceil_to(
+            q.end_ms.unwrap_or_else(|| to_ms(OffsetDateTime::now_utc())),
+            bucket,
+        );
         let start = end - len;
         let n = usize::try_from(len / bucket).unwrap_or(1);
         let ids = parse_uuids(&q.connector_ids, "connector_ids")?;
         let currency = q.currency.as_deref().map(str::to_ascii_uppercase);
         let (records, cells) = tokio::try_join!(
-            async { Ok::<_, EngineError>(store::config::connectors(&self.pool, self.merchant_id).await?) },
+            async {
+                Ok::<_, EngineError>(store::config::connectors(&self.pool, self.merchant_id).await?)
+            },
             async {
                 Ok(match q.period {
-                    ChartPeriod::Hour1 => store::rollups::series_from_attempts(
-                        &self.pool, self.merchant_id, from_ms(start)?, from_ms(end)?, bucket / 1000, &ids, currency.as_deref(),
-                    ).await?,
-                    ChartPeriod::Hours6 | ChartPeriod::Hours24 | ChartPeriod::Days7 | ChartPeriod::Days30 | ChartPeriod::Days90 => {
+                    ChartPeriod::Hour1 => {
+                        store::rollups::series_from_attempts(
+                            &self.pool,
+                            self.merchant_id,
+                            from_ms(start)?,
+                            from_ms(end)?,
+                            bucket / 1000,
+                            &ids,
+                            currency.as_deref(),
+                        )
+                        .await?
+                    }
+                    ChartPeriod::Hours6
+                    | ChartPeriod::Hours24
+                    | ChartPeriod::Days7
+                    | ChartPeriod::Days30
+                    | ChartPeriod::Days90 => {
                         store::rollups::series(
-                            &self.pool, self.merchant_id, from_ms(start)?, from_ms(end)?, bucket / 1000, &ids, currency.as_deref(),
-                        ).await?
+                            &self.pool,
+                            self.merchant_id,
+                            from_ms(start)?,
+                            from_ms(end)?,
+                            bucket / 1000,
+                            &ids,
+                            currency.as_deref(),
+                        )
+                        .await?
                     }
                 })
             },
@@ -848,7 +1010,10 @@ impl Console {
         // Totals of counted calls per bucket, for the traffic share.
         let mut totals = vec![0i64; n];
         for c in &cells {
-            if let Some(slot) = usize::try_from((to_ms(c.bucket) - start) / bucket).ok().and_then(|i| totals.get_mut(i)) {
+            if let Some(slot) = usize::try_from((to_ms(c.bucket) - start) / bucket)
+                .ok()
+                .and_then(|i| totals.get_mut(i))
+            {
                 *slot += c.counters.counted();
             }
         }
@@ -861,7 +1026,10 @@ impl Console {
             let mut per = vec![Counters::default(); n];
             let mut any = false;
             for c in cells.iter().filter(|c| c.connector_id == id) {
-                if let Some(slot) = usize::try_from((to_ms(c.bucket) - start) / bucket).ok().and_then(|i| per.get_mut(i)) {
+                if let Some(slot) = usize::try_from((to_ms(c.bucket) - start) / bucket)
+                    .ok()
+                    .and_then(|i| per.get_mut(i))
+                {
                     slot.add(&c.counters);
                     any = true;
                 }
@@ -872,8 +1040,15 @@ impl Console {
             series.push(ConnectorSeries {
                 connector_id: id.to_string(),
                 name: r.connector.name.clone(),
-                approval_rate: per.iter().map(|c| rate(c.approved(), c.counted())).collect(),
-                traffic_share: per.iter().zip(&totals).map(|(c, t)| rate(c.counted(), *t)).collect(),
+                approval_rate: per
+                    .iter()
+                    .map(|c| rate(c.approved(), c.counted()))
+                    .collect(),
+                traffic_share: per
+                    .iter()
+                    .zip(&totals)
+                    .map(|(c, t)| rate(c.counted(), *t))
+                    .collect(),
                 p95_latency_ms: per.iter().map(Counters::p95_latency_ms).collect(),
                 approved: per.iter().map(Counters::approved).collect(),
                 counted: per.iter().map(Counters::counted).collect(),
@@ -890,10 +1065,14 @@ impl Console {
 
     /// The three charts of a period as SVG (issue 4 §4). Errors: as
     /// [`Self::success_rate_series`], `chart_failed`.
-    pub async fn success_rate_charts(&self, q: &ChartQuery) -> Result<SuccessRateCharts, EngineError> {
+    pub async fn success_rate_charts(
+        &self,
+        q: &ChartQuery,
+    ) -> Result<SuccessRateCharts, EngineError> {
         let series = self.success_rate_series(q).await?;
         let svg = |kind| {
-            charts::svg(&chart_of(&series, kind, q.period)).map_err(|e| EngineError::invalid("chart_failed", None, e.to_string()))
+            charts::svg(&chart_of(&series, kind, q.period))
+                .map_err(|e| EngineError::invalid("chart_failed", None, e.to_string()))
         };
         Ok(SuccessRateCharts {
             approval_svg: svg(ChartKind::ApprovalRate)?,
@@ -905,10 +1084,16 @@ impl Console {
 
     /// One chart as an SVG or PNG file (bytes + file name). Errors: as
     /// [`Self::success_rate_series`], `chart_failed`.
-    pub async fn export_chart(&self, q: &ChartQuery, kind: ChartKind, format: ChartFormat) -> Result<ExportFile, EngineError> {
+    pub async fn export_chart(
+        &self,
+        q: &ChartQuery,
+        kind: ChartKind,
+        format: ChartFormat,
+    ) -> Result<ExportFile, EngineError> {
         let series = self.success_rate_series(q).await?;
         let chart = chart_of(&series, kind, q.period);
-        let fail = |e: charts::ChartError| EngineError::invalid("chart_failed", None, e.to_string());
+        let fail =
+            |e: charts::ChartError| EngineError::invalid("chart_failed", None, e.to_string());
         let stamp = stamp(series.start_ms + series.bucket_ms * i64::from(series.buckets));
         let name = match kind {
             ChartKind::ApprovalRate => "approval-rate",
@@ -937,10 +1122,27 @@ impl Console {
         let (f, t) = (floor_to(q.from_ms, HOUR_MS), ceil_to(q.to_ms, HOUR_MS));
         let ids = parse_uuids(&q.connector_ids, "connector_ids")?;
         let (records, cells) = tokio::try_join!(
-            async { Ok::<_, EngineError>(store::config::connectors(&self.pool, self.merchant_id).await?) },
-            async { Ok(store::rollups::totals_by_connector_currency(&self.pool, self.merchant_id, from_ms(f)?, from_ms(t)?, &ids).await?) },
+            async {
+                Ok::<_, EngineError>(store::config::connectors(&self.pool, self.merchant_id).await?)
+            },
+            async {
+                Ok(store::rollups::totals_by_connector_currency(
+                    &self.pool,
+                    self.merchant_id,
+                    from_ms(f)?,
+                    from_ms(t)?,
+                    &ids,
+                )
+                .await?)
+            },
         )?;
-        let name = |id: Uuid| records.iter().find(|r| r.connector.id.0 == id).map(|r| r.connector.name.clone()).unwrap_or_else(|| id.to_string());
+        let name = |id: Uuid| {
+            records
+                .iter()
+                .find(|r| r.connector.id.0 == id)
+                .map(|r| r.connector.name.clone())
+                .unwrap_or_else(|| id.to_string())
+        };
         let rows = cells
             .iter()
             .map(|c| FinanceRow {
@@ -956,7 +1158,11 @@ impl Console {
                 approval_rate: rate(c.counters.approved(), c.counters.counted()),
             })
             .collect();
-        Ok(FinanceTable { from_ms: f, to_ms: t, rows })
+        Ok(FinanceTable {
+            from_ms: f,
+            to_ms: t,
+            rows,
+        })
     }
 
     /// Streams the approved calls of a finance period to a CSV file at `path` in chunks of
@@ -975,17 +1181,38 @@ impl Console {
         use std::io::Write as _;
         let (from, to) = (from_ms(q.from_ms)?, from_ms(q.to_ms)?);
         let ids = parse_uuids(&q.connector_ids, "connector_ids")?;
-        let io = |e: std::io::Error| EngineError::invalid("export_failed", None, format!("could not write the export: {e}"));
-        let total = u64::try_from(store::read::finance_line_count(&self.pool, self.merchant_id, from, to, &ids).await?).unwrap_or(0);
+        let io = |e: std::io::Error| {
+            EngineError::invalid(
+                "export_failed",
+                None,
+                format!("could not write the export: {e}"),
+            )
+        };
+        let total = u64::try_from(
+            store::read::finance_line_count(&self.pool, self.merchant_id, from, to, &ids).await?,
+        )
+        .unwrap_or(0);
         let partial = path.with_extension("partial");
         let file = std::fs::File::create(&partial).map_err(io)?;
         let mut w = std::io::BufWriter::new(file);
         writeln!(w, "approved_at_utc,payment_id,merchant_reference,connector_id,connector_name,provider_reference,amount_minor,amount_decimal,currency,payment_status").map_err(io)?;
-        let mut done = ExportProgress { rows_done: 0, rows_total: total };
+        let mut done = ExportProgress {
+            rows_done: 0,
+            rows_total: total,
+        };
         progress(done);
         let mut after = None;
         loop {
-            let lines = store::read::finance_lines(&self.pool, self.merchant_id, from, to, &ids, after, 5000).await?;
+            let lines = store::read::finance_lines(
+                &self.pool,
+                self.merchant_id,
+                from,
+                to,
+                &ids,
+                after,
+                5000,
+            )
+            .await?;
             let Some(last) = lines.last() else { break };
             after = Some((last.created_at, last.attempt_id));
             for l in &lines {
@@ -1025,14 +1252,17 @@ impl Console {
     /// thresholds, the weight a drained connector would be restored to, and its alerts.
     pub async fn connector_cards(&self) -> Result<Vec<ConnectorCard>, EngineError> {
         let since = OffsetDateTime::now_utc() - time::Duration::minutes(5);
-        let (views, recent) = tokio::try_join!(
-            self.connectors(),
-            async { Ok(store::rollups::recent(&self.pool, self.merchant_id, since).await?) },
-        )?;
+        let (views, recent) = tokio::try_join!(self.connectors(), async {
+            Ok(store::rollups::recent(&self.pool, self.merchant_id, since).await?)
+        },)?;
         let mut cards = Vec::with_capacity(views.len());
         for v in views {
             let id = parse_uuid(&v.id, "connector_id")?;
-            let c = recent.iter().find(|(cid, _)| *cid == id).map(|(_, c)| c.clone()).unwrap_or_default();
+            let c = recent
+                .iter()
+                .find(|(cid, _)| *cid == id)
+                .map(|(_, c)| c.clone())
+                .unwrap_or_default();
             let restore_weight = if v.weight == 0 {
                 store::read::weight_before_drain(&self.pool, self.merchant_id, id)
                     .await?
@@ -1060,7 +1290,12 @@ impl Console {
     /// Connectors below their approval-rate or health threshold now (the UI raises an OS
     /// notification for each new one).
     pub async fn alerts(&self) -> Result<Vec<ConnectorAlert>, EngineError> {
-        Ok(self.connector_cards().await?.into_iter().flat_map(|c| c.alerts).collect())
+        Ok(self
+            .connector_cards()
+            .await?
+            .into_iter()
+            .flat_map(|c| c.alerts)
+            .collect())
     }
 
     /// Drains a connector (weight 0) with a required, audited reason. Errors: as
@@ -1071,9 +1306,18 @@ impl Console {
             .await?
             .ok_or(EngineError::NotFound { what: "connector" })?;
         if current.connector.weight == 0 {
-            return Err(EngineError::invalid("already_drained", Some("connector_id".into()), "the connector already has weight 0"));
+            return Err(EngineError::invalid(
+                "already_drained",
+                Some("connector_id".into()),
+                "the connector already has weight 0",
+            ));
         }
-        self.set_weight(SetWeight { connector_id: req.connector_id, weight: 0, reason: req.reason }).await
+        self.set_weight(SetWeight {
+            connector_id: req.connector_id,
+            weight: 0,
+            reason: req.reason,
+        })
+        .await
     }
 
     /// Restores a drained connector to the weight it had before its last drain, with a
@@ -1085,20 +1329,39 @@ impl Console {
             .await?
             .ok_or(EngineError::NotFound { what: "connector" })?;
         if current.connector.weight > 0 {
-            return Err(EngineError::invalid("not_drained", Some("connector_id".into()), "the connector is not drained (its weight is above 0)"));
+            return Err(EngineError::invalid(
+                "not_drained",
+                Some("connector_id".into()),
+                "the connector is not drained (its weight is above 0)",
+            ));
         }
         let weight = store::read::weight_before_drain(&self.pool, self.merchant_id, id)
             .await?
             .and_then(|w| u32::try_from(w).ok())
-            .ok_or_else(|| EngineError::invalid("no_previous_weight", Some("connector_id".into()), "no earlier drain of this connector is recorded; set a weight explicitly"))?;
-        self.set_weight(SetWeight { connector_id: req.connector_id, weight, reason: req.reason }).await
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    "no_previous_weight",
+                    Some("connector_id".into()),
+                    "no earlier drain of this connector is recorded; set a weight explicitly",
+                )
+            })?;
+        self.set_weight(SetWeight {
+            connector_id: req.connector_id,
+            weight,
+            reason: req.reason,
+        })
+        .await
     }
 
     /// The policy editor's state: published policy, draft, connectors.
     pub async fn policy_state(&self) -> Result<PolicyState, EngineError> {
         let mode = self.mode().await?;
         let ((published, draft), records) = tokio::try_join!(
-            async { Ok::<_, EngineError>(store::policies::current(&self.pool, self.merchant_id, mode).await?) },
+            async {
+                Ok::<_, EngineError>(
+                    store::policies::current(&self.pool, self.merchant_id, mode).await?,
+                )
+            },
             async { Ok(store::config::connectors(&self.pool, self.merchant_id).await?) },
         )?;
         Ok(PolicyState {
@@ -1107,7 +1370,10 @@ impl Console {
             draft: draft.as_ref().map(policy_view),
             connectors: records
                 .iter()
-                .map(|r| MatrixConnector { id: r.connector.id.to_string(), name: r.connector.name.clone() })
+                .map(|r| MatrixConnector {
+                    id: r.connector.id.to_string(),
+                    name: r.connector.name.clone(),
+                })
                 .collect(),
         })
     }
@@ -1117,19 +1383,34 @@ impl Console {
     pub async fn validate_policy(&self, json: &str) -> Result<PolicyValidation, EngineError> {
         let policy = match parse_policy(json) {
             Ok(p) => p,
-            Err(issue) => return Ok(PolicyValidation { issues: vec![issue] }),
+            Err(issue) => {
+                return Ok(PolicyValidation {
+                    issues: vec![issue],
+                });
+            }
         };
         let records = store::config::connectors(&self.pool, self.merchant_id).await?;
         let known: Vec<routing::ConnectorId> = records.iter().map(|r| r.connector.id).collect();
-        Ok(PolicyValidation { issues: routing::validate_policy(&policy, &known) })
+        Ok(PolicyValidation {
+            issues: routing::validate_policy(&policy, &known),
+        })
     }
 
     /// Saves a draft (it may have issues; publishing refuses them). Errors: `invalid_policy`
     /// (not parseable JSON of a policy).
     pub async fn save_draft(&self, json: &str) -> Result<PolicyVersionView, EngineError> {
-        let policy = parse_policy(json).map_err(|i| EngineError::invalid("invalid_policy", Some("json".into()), i.message))?;
-        let body = serde_json::to_value(&policy).map_err(|e| EngineError::Internal(e.to_string()))?;
-        let row = store::policies::save_draft(&self.pool, self.merchant_id, self.mode().await?, &body, &self.actor).await?;
+        let policy = parse_policy(json)
+            .map_err(|i| EngineError::invalid("invalid_policy", Some("json".into()), i.message))?;
+        let body =
+            serde_json::to_value(&policy).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let row = store::policies::save_draft(
+            &self.pool,
+            self.merchant_id,
+            self.mode().await?,
+            &body,
+            &self.actor,
+        )
+        .await?;
         Ok(policy_view(&row))
     }
 
@@ -1141,10 +1422,23 @@ impl Console {
     }
 
     async fn policies_pair(&self) -> Result<(Policy, Policy), EngineError> {
-        let (published, draft) = store::policies::current(&self.pool, self.merchant_id, self.mode().await?).await?;
-        let parse = |v: &serde_json::Value| serde_json::from_value::<Policy>(v.clone()).map_err(|e| EngineError::Internal(format!("stored policy unreadable: {e}")));
-        let draft = draft.ok_or_else(|| EngineError::invalid("no_draft", None, "there is no draft policy; save one first"))?;
-        Ok((published.as_ref().map(|p| parse(&p.body)).transpose()?.unwrap_or_default(), parse(&draft.body)?))
+        let (published, draft) =
+            store::policies::current(&self.pool, self.merchant_id, self.mode().await?).await?;
+        let parse = |v: &serde_json::Value| {
+            serde_json::from_value::<Policy>(v.clone())
+                .map_err(|e| EngineError::Internal(format!("stored policy unreadable: {e}")))
+        };
+        let draft = draft.ok_or_else(|| {
+            EngineError::invalid("no_draft", None, "there is no draft policy; save one first")
+        })?;
+        Ok((
+            published
+                .as_ref()
+                .map(|p| parse(&p.body))
+                .transpose()?
+                .unwrap_or_default(),
+            parse(&draft.body)?,
+        ))
     }
 
     /// Publishes the draft with a note (3..=500 chars), audited. Errors: `no_draft`,
@@ -1152,7 +1446,11 @@ impl Console {
     pub async fn publish_draft(&self, note: &str) -> Result<PolicyVersionView, EngineError> {
         let note = note.trim();
         if note.chars().count() < 3 || note.chars().count() > 500 {
-            return Err(EngineError::invalid("note_required", Some("note".into()), "a note of 3 to 500 characters is required to publish"));
+            return Err(EngineError::invalid(
+                "note_required",
+                Some("note".into()),
+                "a note of 3 to 500 characters is required to publish",
+            ));
         }
         let (_, draft) = self.policies_pair().await?;
         let records = store::config::connectors(&self.pool, self.merchant_id).await?;
@@ -1162,43 +1460,94 @@ impl Console {
             return Err(EngineError::invalid(
                 "policy_invalid",
                 Some("draft".into()),
-                issues.iter().map(|i| i.message.clone()).collect::<Vec<_>>().join("; "),
+                issues
+                    .iter()
+                    .map(|i| i.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ));
         }
-        let row = store::policies::publish_draft(&self.pool, self.merchant_id, self.mode().await?, note, &self.actor)
-            .await?
-            .ok_or_else(|| EngineError::invalid("no_draft", None, "there is no draft policy; save one first"))?;
+        let row = store::policies::publish_draft(
+            &self.pool,
+            self.merchant_id,
+            self.mode().await?,
+            note,
+            &self.actor,
+        )
+        .await?
+        .ok_or_else(|| {
+            EngineError::invalid("no_draft", None, "there is no draft policy; save one first")
+        })?;
         Ok(policy_view(&row))
     }
 
     /// Replays the newest stored payment contexts of the last `days` days (at most `limit`,
     /// 1..=200,000, default 50,000) through routing with the published policy and the draft
     /// (see [`crate::simulate`]). Errors: `no_draft`, `invalid_days` (1..=90).
-    pub async fn simulate_draft(&self, days: u32, limit: Option<u32>) -> Result<SimulationResult, EngineError> {
+    pub async fn simulate_draft(
+        &self,
+        days: u32,
+        limit: Option<u32>,
+    ) -> Result<SimulationResult, EngineError> {
         if !(1..=90).contains(&days) {
-            return Err(EngineError::invalid("invalid_days", Some("days".into()), "days must be 1..=90"));
+            return Err(EngineError::invalid(
+                "invalid_days",
+                Some("days".into()),
+                "days must be 1..=90",
+            ));
         }
         let (published, draft) = self.policies_pair().await?;
         let mode = self.mode().await?;
         let records = store::config::connectors(&self.pool, self.merchant_id).await?;
-        let connectors: Vec<routing::Connector> = records.iter().map(|r| r.connector.clone()).collect();
+        let connectors: Vec<routing::Connector> =
+            records.iter().map(|r| r.connector.clone()).collect();
         let since = OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
         let limit = i64::from(limit.unwrap_or(50_000).clamp(1, 200_000));
-        let stored = store::read::stored_contexts(&self.pool, self.merchant_id, store::config::mode_str(mode), since, limit).await?;
-        Ok(crate::simulate::simulate(&stored, &connectors, &published, &draft, mode, days))
+        let stored = store::read::stored_contexts(
+            &self.pool,
+            self.merchant_id,
+            store::config::mode_str(mode),
+            since,
+            limit,
+        )
+        .await?;
+        Ok(crate::simulate::simulate(
+            &stored,
+            &connectors,
+            &published,
+            &draft,
+            mode,
+            days,
+        ))
     }
 
     /// Dry-run "explain route" for a hand-typed checkout body (the `POST /v1/payments` JSON),
     /// with the draft (`use_draft`) or the published policy and the given roll in `[0, 1)`.
     /// Nothing is stored, no provider is called. Errors: the validation errors of a payment
     /// create (`invalid_amount`, `invalid_currency`…), `no_draft`.
-    pub async fn explain_route(&self, body_json: &str, use_draft: bool, roll: f64) -> Result<RouteDecision, EngineError> {
+    pub async fn explain_route(
+        &self,
+        body_json: &str,
+        use_draft: bool,
+        roll: f64,
+    ) -> Result<RouteDecision, EngineError> {
         let (req, _) = crate::payments::parse_create(body_json.as_bytes())?;
         let ctx = crate::payments::context_from(&req)?;
-        let policy = if use_draft { self.policies_pair().await?.1 } else { self.published_policy().await? };
+        let policy = if use_draft {
+            self.policies_pair().await?.1
+        } else {
+            self.published_policy().await?
+        };
         let records = store::config::connectors(&self.pool, self.merchant_id).await?;
-        let connectors: Vec<routing::Connector> = records.iter().map(|r| r.connector.clone()).collect();
-        Ok(routing::decide_explained(&ctx, &connectors, &policy, self.mode().await?, roll))
+        let connectors: Vec<routing::Connector> =
+            records.iter().map(|r| r.connector.clone()).collect();
+        Ok(routing::decide_explained(
+            &ctx,
+            &connectors,
+            &policy,
+            self.mode().await?,
+            roll,
+        ))
     }
 
     /// Audit entries matching `q`, newest first (issue 4 §8). Errors: `invalid_time`.
@@ -1212,25 +1561,32 @@ impl Console {
             before_id: q.before_id,
             limit: i64::from(q.limit.unwrap_or(200).clamp(1, 1000)),
         };
-        Ok(store::read::audit_query(&self.pool, self.merchant_id, &params)
-            .await?
-            .into_iter()
-            .map(|r| AuditEntry {
-                id: r.id,
-                at_ms: to_ms(r.at),
-                actor: r.actor,
-                entity: r.entity,
-                entity_id: r.entity_id,
-                action: r.action,
-                reason: r.reason,
-                before: r.before.map(|v| v.to_string()).unwrap_or_default(),
-                after: r.after.map(|v| v.to_string()).unwrap_or_default(),
-            })
-            .collect())
+        Ok(
+            store::read::audit_query(&self.pool, self.merchant_id, &params)
+                .await?
+                .into_iter()
+                .map(|r| AuditEntry {
+                    id: r.id,
+                    at_ms: to_ms(r.at),
+                    actor: r.actor,
+                    entity: r.entity,
+                    entity_id: r.entity_id,
+                    action: r.action,
+                    reason: r.reason,
+                    before: r.before.map(|v| v.to_string()).unwrap_or_default(),
+                    after: r.after.map(|v| v.to_string()).unwrap_or_default(),
+                })
+                .collect(),
+        )
     }
 }
 
-fn alerts_for(v: &ConnectorView, c: &Counters, approval: Option<f64>, failure: Option<f64>) -> Vec<ConnectorAlert> {
+fn alerts_for(
+    v: &ConnectorView,
+    c: &Counters,
+    approval: Option<f64>,
+    failure: Option<f64>,
+) -> Vec<ConnectorAlert> {
     let mut out = Vec::new();
     let alert = |kind: &str, value: f64, threshold: f64, message: String| ConnectorAlert {
         connector_id: v.id.clone(),
@@ -1244,22 +1600,41 @@ fn alerts_for(v: &ConnectorView, c: &Counters, approval: Option<f64>, failure: O
         && c.counted() >= ALERT_MIN_CALLS
         && a < APPROVAL_ALERT_THRESHOLD
     {
-        out.push(alert("approval_rate_low", a, APPROVAL_ALERT_THRESHOLD, format!(
-            "{}: approval rate {:.0}% over the last 5 minutes is below {:.0}%",
-            v.name, a * 100.0, APPROVAL_ALERT_THRESHOLD * 100.0
-        )));
+        out.push(alert(
+            "approval_rate_low",
+            a,
+            APPROVAL_ALERT_THRESHOLD,
+            format!(
+                "{}: approval rate {:.0}% over the last 5 minutes is below {:.0}%",
+                v.name,
+                a * 100.0,
+                APPROVAL_ALERT_THRESHOLD * 100.0
+            ),
+        ));
     }
     if let Some(f) = failure
         && c.calls >= ALERT_MIN_CALLS
         && f > FAILURE_ALERT_THRESHOLD
     {
-        out.push(alert("failure_rate_high", f, FAILURE_ALERT_THRESHOLD, format!(
-            "{}: {:.0}% provider-side failures over the last 5 minutes (threshold {:.0}%)",
-            v.name, f * 100.0, FAILURE_ALERT_THRESHOLD * 100.0
-        )));
+        out.push(alert(
+            "failure_rate_high",
+            f,
+            FAILURE_ALERT_THRESHOLD,
+            format!(
+                "{}: {:.0}% provider-side failures over the last 5 minutes (threshold {:.0}%)",
+                v.name,
+                f * 100.0,
+                FAILURE_ALERT_THRESHOLD * 100.0
+            ),
+        ));
     }
     if v.circuit == "open" {
-        out.push(alert("circuit_open", 1.0, 1.0, format!("{}: circuit open, no traffic is sent", v.name)));
+        out.push(alert(
+            "circuit_open",
+            1.0,
+            1.0,
+            format!("{}: circuit open, no traffic is sent", v.name),
+        ));
     }
     out
 }
@@ -1283,7 +1658,11 @@ fn chart_of(s: &SuccessRateSeries, kind: ChartKind, period: ChartPeriod) -> char
                 values: match kind {
                     ChartKind::ApprovalRate => c.approval_rate.clone(),
                     ChartKind::TrafficShare => c.traffic_share.clone(),
-                    ChartKind::P95Latency => c.p95_latency_ms.iter().map(|v| v.map(|v| v as f64)).collect(),
+                    ChartKind::P95Latency => c
+                        .p95_latency_ms
+                        .iter()
+                        .map(|v| v.map(|v| v as f64))
+                        .collect(),
                 },
             })
             .collect(),
@@ -1294,7 +1673,14 @@ fn chart_of(s: &SuccessRateSeries, kind: ChartKind, period: ChartPeriod) -> char
 
 fn stamp(ms: i64) -> String {
     match from_ms(ms) {
-        Ok(t) => format!("{:04}{:02}{:02}T{:02}{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute()),
+        Ok(t) => format!(
+            "{:04}{:02}{:02}T{:02}{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
         Err(_) => ms.to_string(),
     }
 }
@@ -1308,7 +1694,11 @@ fn iso(t: OffsetDateTime) -> String {
 /// Quotes a CSV field when needed (RFC 4180); a leading `=`, `+`, `-`, `@` is prefixed with `'`
 /// so spreadsheets do not evaluate it.
 fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -63,7 +63,11 @@ fn shares(
                 None => "no eligible connector".to_owned(),
             },
             payments: *n,
-            share: if total > 0 { *n as f64 / total as f64 } else { 0.0 },
+            share: if total > 0 {
+                *n as f64 / total as f64
+            } else {
+                0.0
+            },
         })
         .collect();
     rows.sort_by(|a, b| b.payments.cmp(&a.payments).then(a.name.cmp(&b.name)));

@@ -408,8 +408,10 @@ pub async fn search_page(
         AND ($2::uuid IS NULL OR p.id = $2)
         AND ($3::text IS NULL OR p.merchant_reference LIKE $3)
         AND ($4::text IS NULL OR p.id IN (SELECT x.payment_id FROM attempts x WHERE x.merchant_id = $1 AND x.provider_reference = $4))
-        AND ($5::text IS NULL OR p.id = $6 OR p.merchant_reference LIKE $7
-             OR p.id IN (SELECT x.payment_id FROM attempts x WHERE x.merchant_id = $1 AND x.provider_reference = $5))
+        AND ($5::text IS NULL OR p.id IN (
+                SELECT y.id FROM payments y WHERE y.merchant_id = $1 AND y.id = $6
+                UNION ALL SELECT y.id FROM payments y WHERE y.merchant_id = $1 AND y.merchant_reference LIKE $7
+                UNION ALL SELECT x.payment_id FROM attempts x WHERE x.merchant_id = $1 AND x.provider_reference = $5))
         AND ($8::bigint IS NULL OR p.amount_minor >= $8)
         AND ($9::bigint IS NULL OR p.amount_minor <= $9)
         AND ($10::text IS NULL OR p.currency = $10)

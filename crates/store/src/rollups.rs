@@ -117,7 +117,7 @@ const CLASS_COLS: [&str; 9] = [
     "n_unknown_outcome",
 ];
 
-fn sums_sql() -> String {
+fn sums_sql(hist: bool) -> String {
     let mut s = String::from(
         "sum(calls)::bigint AS calls, sum(retried)::bigint AS retried, sum(approved_amount_minor)::bigint AS amount",
     );
@@ -125,7 +125,11 @@ fn sums_sql() -> String {
         s.push_str(&format!(", sum({c})::bigint AS {c}"));
     }
     for k in 1..=LATENCY_BUCKETS {
-        s.push_str(&format!(", sum(latency_hist[{k}])::bigint AS h{k}"));
+        if hist {
+            s.push_str(&format!(", sum(h{k})::bigint AS h{k}"));
+        } else {
+            s.push_str(&format!(", 0::bigint AS h{k}"));
+        }
     }
     s
 }
@@ -167,7 +171,7 @@ pub async fn series(
            AND (cardinality($5::uuid[]) = 0 OR connector_id = ANY($5))
            AND ($6::text IS NULL OR currency = $6)
          GROUP BY 1, 2 ORDER BY 2, 1",
-        sums_sql()
+        sums_sql(true)
     );
     let rows = sqlx::query(&sql)
         .bind(merchant_id)
@@ -209,7 +213,10 @@ pub async fn series_from_attempts(
             coalesce(sum(p.amount_minor) FILTER (WHERE a.outcome = 'approved'), 0)::bigint AS amount",
     );
     for (c, col) in routing::OutcomeClass::ALL.iter().zip(CLASS_COLS) {
-        sql.push_str(&format!(", count(*) FILTER (WHERE a.outcome = '{}') AS {col}", c.as_str()));
+        sql.push_str(&format!(
+            ", count(*) FILTER (WHERE a.outcome = '{}') AS {col}",
+            c.as_str()
+        ));
     }
     for k in 1..=LATENCY_BUCKETS {
         sql.push_str(&format!(
@@ -245,8 +252,9 @@ pub async fn series_from_attempts(
         .collect()
 }
 
-/// Counters per connector and currency over rollup hours in `[from, to)` (the finance table).
-/// `bucket` of each cell is `from`.
+/// Counters per connector and currency over rollup hours in `[from, to)` (the finance table and
+/// the fallback matrix), without the latency histogram (left zero). `bucket` of each cell is
+/// `from`.
 pub async fn totals_by_connector_currency(
     pool: &PgPool,
     merchant_id: Uuid,
@@ -260,7 +268,7 @@ pub async fn totals_by_connector_currency(
          WHERE merchant_id = $1 AND bucket >= $2 AND bucket < $3
            AND (cardinality($4::uuid[]) = 0 OR connector_id = ANY($4))
          GROUP BY 1, 2 ORDER BY 1, 2",
-        sums_sql()
+        sums_sql(false)
     );
     let rows = sqlx::query(&sql)
         .bind(merchant_id)
