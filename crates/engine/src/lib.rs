@@ -17,6 +17,7 @@
 //!   from them by `src-tauri`).
 //! - [`error`]: [`EngineError`], with a stable machine-readable code per variant.
 
+pub mod access;
 pub mod config;
 pub mod console;
 pub mod console_ops;
@@ -25,6 +26,7 @@ pub mod health;
 pub mod merchant_webhooks;
 pub mod payments;
 pub mod reconciler;
+pub mod secrets;
 pub mod simulate;
 pub mod views;
 pub mod webhooks;

@@ -611,3 +611,12 @@ pub async fn encrypt_legacy(
     }
     Ok(done)
 }
+
+/// The target version of a rotation run that has not finished, if any.
+pub async fn unfinished_rotation(pool: &PgPool) -> Result<Option<u32>, CredentialError> {
+    let v: Option<i32> =
+        sqlx::query_scalar("SELECT max(to_version) FROM vault_rotations WHERE finished_at IS NULL")
+            .fetch_one(pool)
+            .await?;
+    Ok(v.map(version_u32))
+}

@@ -2,6 +2,7 @@
 //!
 //! - [`MIGRATOR`]: the schema from the workspace's `migrations/` folder, embedded at build time.
 //! - [`config`]: merchants, API keys, connectors, policies; weight changes.
+//! - [`access`]: memberships (login role -> merchant + console role), enforced by RLS (migration 0007).
 //! - [`credentials`]: connector secrets, encrypted by the `vault` crate (migration 0006), rotation.
 //! - [`payments`]: the durable payment protocol's writes (DESIGN.md §6) and idempotency rows.
 //! - [`read`]: read models for the console and the gateway's `GET`.
@@ -16,6 +17,7 @@
 //! caller composes them inside one transaction. Nothing here calls a provider.
 
 pub mod bench_seed;
+pub mod access;
 pub mod config;
 pub mod credentials;
 pub mod health;
