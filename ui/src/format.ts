@@ -36,9 +36,20 @@ export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
 
-/** First 8 characters of a UUID. */
+/**
+ * A short form of a UUID that still tells ids apart: `01a1ffa6…57484df8b013` would be too long,
+ * and UUIDv7 ids of one second share their first 8 characters, so keep both ends: `01a1ff…8b013`.
+ */
 export function shortId(id: string): string {
-  return id.length > 8 ? id.slice(0, 8) : id;
+  return id.length > 14 ? `${id.slice(0, 6)}…${id.slice(-5)}` : id;
+}
+
+/** A bucket or period length: `1 h`, `6 h`, `1 d`, `15 min`. */
+export function formatDuration(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return formatLatency(ms);
 }
 
 /** Minor units with the exponent inferred from a display sample (`"10.50"` -> 2). */

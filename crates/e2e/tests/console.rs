@@ -7,11 +7,14 @@
 //! starts WebKitWebDriver, which starts the console) under `dbus-run-session`, each in its own
 //! process group that is always killed at the end.
 //!
-//! Checks, in one WebDriver session:
-//! 1. Payments view: search the payment, open it, two attempt columns (provider unavailable, then
-//!    approved on Square Fallback) and the route trace.
-//! 2. Connectors view: set "Stripe US Primary" to weight 0 with a reason; the card shows 0, and
-//!    Postgres has the weight and an audit row with the reason and a `console:` actor.
+//! Plus ~80 generated checkouts (half during the outage, half after) so the analytics views have
+//! data. One test per console view, each with its own database, display and WebDriver session;
+//! each saves a screenshot of its view to `artifacts/console-<view>.png` (the workspace's
+//! `artifacts/`, git-ignored):
+//! payment detail (lanes + who charged), search (filters, keyboard), fallback matrix (cell ->
+//! its payments), success-rate charts (Rust SVG + PNG export), finance (accounts side by side +
+//! CSV export), operators (weight edit, drain/restore with reason + confirmation, audit),
+//! policies (validation, simulate, publish, explain), audit log (filters).
 //!
 //! Requirements: Xvfb, tauri-driver (`cargo install tauri-driver --version '^2' --locked`),
 //! WebKitWebDriver (Debian: webkit2gtk-driver), dbus-run-session, and the console built with the
@@ -48,15 +51,71 @@ const POLL: Duration = Duration::from_millis(100);
 const MERCHANT_NAME: &str = "E2E Merchant";
 const US: &str = "Stripe US Primary";
 const FALLBACK: &str = "Square Fallback";
+const EU: &str = "Stripe EU Backup";
+/// Generated checkouts besides the one that fell back.
+const TRAFFIC: usize = 80;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn console_shows_a_fallback_and_persists_a_weight_change() {
-    if let Err(e) = run().await {
-        panic!("console end-to-end test failed: {e:#}");
-    }
+type CheckFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + 'a>>;
+type Check = for<'a> fn(&'a Ctx<'a>) -> CheckFuture<'a>;
+
+/// What a view check gets: the WebDriver client and the seeded backend.
+struct Ctx<'a> {
+    client: &'a Client,
+    backend: &'a Backend,
 }
 
-async fn run() -> Result<()> {
+macro_rules! view_test {
+    ($name:ident, $view:literal, $check:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            fn check<'a>(ctx: &'a Ctx<'a>) -> CheckFuture<'a> {
+                Box::pin($check(ctx))
+            }
+            if let Err(e) = run($view, check).await {
+                panic!("console end-to-end test ({}) failed: {e:#}", $view);
+            }
+        }
+    };
+}
+
+view_test!(
+    payment_detail_shows_lanes_and_who_charged,
+    "payment-detail",
+    check_payment_detail
+);
+view_test!(
+    search_filters_and_keyboard_open_a_payment,
+    "search",
+    check_search
+);
+view_test!(
+    fallback_matrix_cell_opens_its_payments,
+    "matrix",
+    check_matrix
+);
+view_test!(charts_show_rust_svgs_and_export_png, "charts", check_charts);
+view_test!(
+    finance_compares_accounts_and_exports_csv,
+    "finance",
+    check_finance
+);
+view_test!(
+    operators_edit_drain_restore_with_reason_and_audit,
+    "operators",
+    check_operators
+);
+view_test!(
+    policies_validate_simulate_publish_and_explain,
+    "policies",
+    check_policies
+);
+view_test!(
+    audit_log_filters_show_who_changed_what,
+    "audit",
+    check_audit
+);
+
+async fn run(view: &str, check: Check) -> Result<()> {
     let admin_url = std::env::var("DATABASE_URL").map_err(|_| {
         anyhow!(
             "DATABASE_URL is not set: the end-to-end test needs a Postgres server where it may \
@@ -66,11 +125,14 @@ async fn run() -> Result<()> {
     })?;
     let tools = Tools::find()?;
     // A screenshot left by an earlier failed run must not be mistaken for this run's.
-    for stale in ["e2e-failure.png", "e2e-failure.html"] {
+    for stale in [
+        format!("e2e-failure-{view}.png"),
+        format!("e2e-failure-{view}.html"),
+    ] {
         let _ = std::fs::remove_file(tools.target_dir.join(stale));
     }
     let db = FreshDb::create(&admin_url).await?;
-    let outcome = tokio::time::timeout(SCENARIO_TIMEOUT, scenario(&tools, &db)).await;
+    let outcome = tokio::time::timeout(SCENARIO_TIMEOUT, scenario(&tools, &db, view, check)).await;
     db.drop_best_effort().await;
     match outcome {
         Ok(r) => r,
@@ -79,6 +141,11 @@ async fn run() -> Result<()> {
             tools.log_path("tauri-driver").display()
         ),
     }
+}
+
+/// `<workspace>/artifacts`, where the view screenshots go.
+fn artifacts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../artifacts")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,6 +370,16 @@ impl Backend {
             attempts[1]["connector_name"] == FALLBACK && attempts[1]["outcome"] == "approved",
             "second attempt should be {FALLBACK}, approved: {got}"
         );
+
+        // Traffic for the analytics views: half during the outage (fallbacks), half after.
+        let run = Uuid::new_v4().simple().to_string();
+        let mut generated = demo::traffic::checkouts(TRAFFIC, 7, &run[..8]).into_iter();
+        let during: Vec<_> = generated.by_ref().take(TRAFFIC / 2).collect();
+        let after: Vec<_> = generated.collect();
+        let noop: std::sync::Arc<dyn Fn(usize) + Send + Sync> = std::sync::Arc::new(|_| {});
+        demo::traffic::send(&gateway.url, &seeded.api_key, during, 4, noop.clone()).await?;
+        demo::stack::set_outage(emulator.faults(), &seeded.stripe_us_key, false);
+        demo::traffic::send(&gateway.url, &seeded.api_key, after, 4, noop).await?;
         Ok(Backend {
             pool,
             emulator,
@@ -480,16 +557,22 @@ fn log_tail(path: &Path) -> String {
 // ---------------------------------------------------------------------------------------------
 // The scenario
 
-async fn scenario(tools: &Tools, db: &FreshDb) -> Result<()> {
+async fn scenario(tools: &Tools, db: &FreshDb, view: &str, check: Check) -> Result<()> {
     let backend = Backend::start(&db.url)
         .await
         .context("setting up the backend")?;
-    let result = browser_checks(tools, db, &backend).await;
+    let result = browser_checks(tools, db, &backend, view, check).await;
     backend.stop().await;
     result
 }
 
-async fn browser_checks(tools: &Tools, db: &FreshDb, backend: &Backend) -> Result<()> {
+async fn browser_checks(
+    tools: &Tools,
+    db: &FreshDb,
+    backend: &Backend,
+    view: &str,
+    check: Check,
+) -> Result<()> {
     // Declared first so they are dropped (killed) last: Xvfb outlives the app.
     let (_xvfb, display) = start_xvfb(tools)?;
     let (_driver, port) = start_tauri_driver(tools, &display, &db.url, backend.seeded.merchant_id)?;
@@ -517,27 +600,27 @@ async fn browser_checks(tools: &Tools, db: &FreshDb, backend: &Backend) -> Resul
     };
 
     let started = Instant::now();
-    let result = async {
-        fallback_detail(&client, backend)
-            .await
-            .context("check 1 (fallback detail)")?;
-        eprintln!(
-            "e2e: check 1 (fallback detail) passed after {:?}",
-            started.elapsed()
-        );
-        weight_persisted(&client, backend)
-            .await
-            .context("check 2 (weight persisted)")?;
-        eprintln!(
-            "e2e: check 2 (weight persisted) passed after {:?}",
-            started.elapsed()
-        );
-        Ok::<(), anyhow::Error>(())
-    }
-    .await;
-
-    if result.is_err() {
-        save_failure_artifacts(tools, &client).await;
+    wait_for(&client, "[data-testid=nav-payments]")
+        .await
+        .context(
+            "the console UI never rendered: was the binary built with the UI embedded \
+         (scripts/build-console.sh; `custom-protocol` feature)?",
+        )?;
+    let ctx = Ctx {
+        client: &client,
+        backend,
+    };
+    let result = check(&ctx).await;
+    match &result {
+        Ok(()) => {
+            eprintln!("e2e: {view} passed after {:?}", started.elapsed());
+            save_screenshot(
+                &client,
+                &artifacts_dir().join(format!("console-{view}.png")),
+            )
+            .await;
+        }
+        Err(_) => save_failure_artifacts(tools, &client, view).await,
     }
     if tokio::time::timeout(Duration::from_secs(15), client.close())
         .await
@@ -550,17 +633,29 @@ async fn browser_checks(tools: &Tools, db: &FreshDb, backend: &Backend) -> Resul
     result
 }
 
-async fn save_failure_artifacts(tools: &Tools, client: &Client) {
-    let png = tools.target_dir.join("e2e-failure.png");
+async fn save_screenshot(client: &Client, png: &Path) {
+    if let Some(dir) = png.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // Let images (the chart SVGs) and the last re-render settle.
+    tokio::time::sleep(Duration::from_millis(400)).await;
     match tokio::time::timeout(Duration::from_secs(15), client.screenshot()).await {
-        Ok(Ok(bytes)) => match std::fs::write(&png, bytes) {
+        Ok(Ok(bytes)) => match std::fs::write(png, bytes) {
             Ok(()) => eprintln!("e2e: screenshot saved to {}", png.display()),
             Err(e) => eprintln!("e2e: cannot write {}: {e}", png.display()),
         },
         Ok(Err(e)) => eprintln!("e2e: screenshot failed: {e}"),
         Err(_) => eprintln!("e2e: screenshot timed out"),
     }
-    let html = tools.target_dir.join("e2e-failure.html");
+}
+
+async fn save_failure_artifacts(tools: &Tools, client: &Client, view: &str) {
+    save_screenshot(
+        client,
+        &tools.target_dir.join(format!("e2e-failure-{view}.png")),
+    )
+    .await;
+    let html = tools.target_dir.join(format!("e2e-failure-{view}.html"));
     if let Ok(Ok(source)) = tokio::time::timeout(Duration::from_secs(15), client.source()).await
         && std::fs::write(&html, source).is_ok()
     {
@@ -568,29 +663,46 @@ async fn save_failure_artifacts(tools: &Tools, client: &Client) {
     }
 }
 
-/// Check 1: search the payment, open it, two attempt columns and the route trace.
-async fn fallback_detail(client: &Client, backend: &Backend) -> Result<()> {
-    let nav = wait_for(client, "[data-testid=nav-payments]")
-        .await
-        .context(
-            "the console UI never rendered: was the binary built with the UI embedded \
-         (scripts/build-console.sh; `custom-protocol` feature)?",
-        )?;
-    nav.click().await?;
+async fn nav(client: &Client, view: &str) -> Result<()> {
+    wait_for(client, &format!("[data-testid=nav-{view}]"))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
 
+/// Sets a React-controlled input/textarea's value the way typing would (native setter + input event).
+async fn set_value(client: &Client, el: &Element, value: &str) -> Result<()> {
+    client
+        .execute(
+            "const el = arguments[0]; \
+             const proto = el.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype; \
+             Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, arguments[1]); \
+             el.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![serde_json::to_value(el)?, json!(value)],
+        )
+        .await?;
+    Ok(())
+}
+
+async fn search_and_open(client: &Client, backend: &Backend) -> Result<Element> {
+    nav(client, "payments").await?;
     let search = wait_for(client, "[data-testid=search-input]").await?;
     search.click().await?;
     search.send_keys(&backend.merchant_reference).await?;
     search.send_keys(&Key::Enter.to_string()).await?;
-
     let row_css = format!(
         "[data-testid=payment-row][data-id=\"{}\"]",
         backend.payment_id
     );
-    let row = wait_for(client, &row_css).await?;
-    row.click().await?;
+    wait_for(client, &row_css).await?.click().await?;
+    wait_for(client, "[data-testid=payment-detail]").await
+}
 
-    let detail = wait_for(client, "[data-testid=payment-detail]").await?;
+/// 1. Payment detail: lanes on one axis, who charged, attempt columns, route trace.
+async fn check_payment_detail(ctx: &Ctx<'_>) -> Result<()> {
+    let (client, backend) = (ctx.client, ctx.backend);
+    let detail = search_and_open(client, backend).await?;
     let columns = wait_until("two attempt columns", || async {
         let cols = client
             .find_all(Locator::Css("[data-testid=attempt-column]"))
@@ -598,7 +710,6 @@ async fn fallback_detail(client: &Client, backend: &Backend) -> Result<()> {
         Ok((cols.len() == 2).then_some(cols))
     })
     .await?;
-
     let mut outcomes = Vec::new();
     for c in &columns {
         outcomes.push(c.attr("data-outcome").await?.unwrap_or_default());
@@ -608,57 +719,332 @@ async fn fallback_detail(client: &Client, backend: &Backend) -> Result<()> {
         "attempt outcomes in the UI: {outcomes:?}"
     );
     let first = columns[0].text().await?.to_lowercase();
-    let second = columns[1].text().await?.to_lowercase();
     ensure!(
         first.contains(&US.to_lowercase()) && first.contains("provider unavailable"),
         "first attempt column: {first}"
     );
-    ensure!(
-        second.contains(&FALLBACK.to_lowercase()),
-        "second attempt column: {second}"
-    );
 
-    let text = detail.text().await?.to_lowercase();
-    let source = client.source().await?;
+    // One lane per attempt plus the payment lane, on one axis.
+    let lanes = client.find_all(Locator::Css("[data-testid=lane]")).await?;
+    let mut names = Vec::new();
+    for l in &lanes {
+        names.push(l.attr("data-lane").await?.unwrap_or_default());
+    }
     ensure!(
-        text.contains("provider unavailable") && source.contains("provider_unavailable"),
-        "the detail does not show the provider_unavailable outcome: {text}"
+        names == ["payment", "attempt-1", "attempt-2"],
+        "lanes: {names:?}"
     );
+    let marks = client
+        .find_all(Locator::Css("[data-testid=lane] [data-testid=lane-mark]"))
+        .await?;
+    ensure!(marks.len() >= 4, "only {} marks on the lanes", marks.len());
+
+    // Who holds the money: exactly one charge, on the fallback, with a copyable reference.
+    let summary = wait_for(client, "[data-testid=charge-summary]").await?;
     ensure!(
-        text.contains(&FALLBACK.to_lowercase()),
-        "the detail does not name {FALLBACK}: {text}"
+        summary.attr("data-charges").await?.as_deref() == Some("1")
+            && summary.attr("data-double").await?.as_deref() == Some("false"),
+        "charge summary attributes"
     );
+    let verdict = text_of(client, "[data-testid=charge-verdict]")
+        .await
+        .unwrap_or_default();
+    ensure!(
+        verdict.starts_with("Charged once") && verdict.contains(FALLBACK),
+        "verdict: {verdict}"
+    );
+    summary
+        .find(Locator::Css("[data-testid=charge-row] button"))
+        .await
+        .context("no copy button for the provider reference")?;
 
     let trace = detail
         .find(Locator::Css("[data-testid=route-trace]"))
         .await
         .context("no route trace in the detail")?;
-    let entries = trace
-        .find_all(Locator::Css("[data-testid=trace-entry]"))
-        .await?;
     let trace_text = trace.text().await?.to_lowercase();
     ensure!(
-        entries.len() >= 2
-            && trace_text.contains(&US.to_lowercase())
-            && trace_text.contains(&FALLBACK.to_lowercase()),
-        "route trace ({} entries): {trace_text}",
-        entries.len()
+        trace_text.contains(&US.to_lowercase()) && trace_text.contains(&FALLBACK.to_lowercase()),
+        "route trace: {trace_text}"
+    );
+    let source = client.source().await?;
+    ensure!(
+        !source.contains(&backend.seeded.api_key)
+            && !source.contains(&backend.seeded.stripe_us_key),
+        "a secret is in the page"
     );
     Ok(())
 }
 
-/// Check 2: set Stripe US Primary to weight 0 with a reason; UI, connectors row and audit row.
-async fn weight_persisted(client: &Client, backend: &Backend) -> Result<()> {
-    wait_for(client, "[data-testid=nav-connectors]")
+/// 2. Search: `/` focuses the box, filters go to the backend, arrows + Enter open a payment.
+async fn check_search(ctx: &Ctx<'_>) -> Result<()> {
+    let (client, backend) = (ctx.client, ctx.backend);
+    nav(client, "payments").await?;
+    wait_for(client, "[data-testid=payment-row]").await?;
+    let total = TRAFFIC + 1;
+    wait_until("all payments loaded", || async {
+        Ok(text_of(client, ".view-head .muted")
+            .await
+            .filter(|t| t.starts_with(&format!("{total} payments loaded"))))
+    })
+    .await?;
+
+    // `/` from the list focuses the search box.
+    client
+        .find(Locator::Css("[data-testid=payments-list]"))
+        .await?
+        .send_keys("/")
+        .await?;
+    let active = client
+        .execute("return document.activeElement.dataset.testid || ''", vec![])
+        .await?;
+    ensure!(
+        active == json!("search-input"),
+        "focused after '/': {active}"
+    );
+
+    // Filter: Square Fallback attempts that were approved -> only payments that touched it.
+    let connector = wait_for(client, "[data-testid=connector-filter]").await?;
+    connector.select_by_label(FALLBACK).await?;
+    wait_for(client, "[data-testid=outcome-filter]")
+        .await?
+        .select_by_value("approved")
+        .await?;
+    wait_for(client, "[data-testid=search-submit]")
         .await?
         .click()
         .await?;
-    let card_css = format!("[data-testid=connector-card][data-name=\"{US}\"]");
-    let weight_css = format!("{card_css} [data-testid=weight-value]");
-    wait_until("the Stripe US Primary card with weight 70", || async {
-        Ok(text_of(client, &weight_css)
+    let row_css = format!(
+        "[data-testid=payment-row][data-id=\"{}\"]",
+        backend.payment_id
+    );
+    wait_for(client, &row_css).await?;
+    let (expected,): (i64,) = sqlx::query_as(
+        "SELECT count(DISTINCT a.payment_id) FROM attempts a \
+         WHERE a.merchant_id = $1 AND a.connector_id = $2 AND a.outcome = 'approved'",
+    )
+    .bind(backend.seeded.merchant_id)
+    .bind(backend.seeded.square_fallback.0)
+    .fetch_one(&backend.pool)
+    .await?;
+    wait_until("the filtered count", || async {
+        Ok(text_of(client, ".view-head .muted")
             .await
-            .filter(|t| t.trim() == "70"))
+            .filter(|t| t.starts_with(&format!("{expected} payment"))))
+    })
+    .await
+    .with_context(|| format!("expected {expected} payments approved on {FALLBACK}"))?;
+
+    // Keyboard: from the search box, ArrowDown selects the first row, Enter opens it.
+    let search = wait_for(client, "[data-testid=search-input]").await?;
+    search.click().await?;
+    search.send_keys(&Key::Down.to_string()).await?;
+    client
+        .find(Locator::Css("[data-testid=payments-list]"))
+        .await?
+        .send_keys(&Key::Enter.to_string())
+        .await?;
+    wait_for(client, "[data-testid=payment-detail]").await?;
+    wait_for(client, "[data-testid=back-to-payments]")
+        .await?
+        .click()
+        .await?;
+    wait_for(client, &row_css).await?;
+    Ok(())
+}
+
+/// 3. Fallback matrix: the provider_unavailable x Stripe US cell counts the outage's failures,
+/// shows the policy's action, and opens the list of its payments.
+async fn check_matrix(ctx: &Ctx<'_>) -> Result<()> {
+    let (client, backend) = (ctx.client, ctx.backend);
+    nav(client, "matrix").await?;
+    let cell_css = format!(
+        "[data-testid=matrix-cell][data-class=provider_unavailable][data-connector=\"{US}\"]"
+    );
+    let cell = wait_for(client, &cell_css).await?;
+    let observed: i64 = cell
+        .attr("data-observed")
+        .await?
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
+    let (expected,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM attempts WHERE merchant_id = $1 AND connector_id = $2 \
+         AND outcome = 'provider_unavailable'",
+    )
+    .bind(backend.seeded.merchant_id)
+    .bind(backend.seeded.stripe_us.0)
+    .fetch_one(&backend.pool)
+    .await?;
+    ensure!(
+        observed == expected && observed > 0,
+        "cell shows {observed}, database has {expected}"
+    );
+    let action = text_of(
+        client,
+        "[data-testid=matrix-row][data-class=provider_unavailable] [data-testid=policy-action]",
+    )
+    .await
+    .unwrap_or_default()
+    .to_lowercase();
+    ensure!(action.contains("fall"), "policy action: {action}");
+    let elsewhere = text_of(
+        client,
+        &format!("{cell_css} [data-testid=succeeded-elsewhere]"),
+    )
+    .await
+    .unwrap_or_default();
+    ensure!(
+        elsewhere.contains("succeeded elsewhere"),
+        "no 'succeeded elsewhere' count in the cell: {elsewhere:?}"
+    );
+    save_screenshot(client, &artifacts_dir().join("console-matrix.png")).await;
+
+    cell.click().await?;
+    wait_for(client, "[data-testid=base-filter]").await?;
+    let row_css = format!(
+        "[data-testid=payment-row][data-id=\"{}\"]",
+        backend.payment_id
+    );
+    wait_for(client, &row_css)
+        .await
+        .context("the fallback payment is not in the cell's list")?;
+    Ok(())
+}
+
+/// 4. Charts: three SVGs rendered in Rust, the approval-rate definition, PNG export to a path.
+async fn check_charts(ctx: &Ctx<'_>) -> Result<()> {
+    let client = ctx.client;
+    nav(client, "charts").await?;
+    for kind in ["approval_rate", "traffic_share", "p95_latency"] {
+        let img = wait_for(client, &format!("[data-testid=chart-{kind}]")).await?;
+        let src = img.attr("src").await?.unwrap_or_default();
+        ensure!(
+            src.starts_with("data:image/svg+xml") && src.contains("svg") && src.len() > 2_000,
+            "chart {kind} src: {}…",
+            &src[..src.len().min(80)]
+        );
+    }
+    let definition = text_of(client, "[data-testid=rate-definition]")
+        .await
+        .unwrap_or_default();
+    ensure!(definition.contains("approved"), "definition: {definition}");
+    let rows = client
+        .find_all(Locator::Css("[data-testid=series-row]"))
+        .await?;
+    ensure!(rows.len() >= 2, "{} series rows", rows.len());
+
+    wait_for(client, "[data-testid=period-7d]")
+        .await?
+        .click()
+        .await?;
+    let dir = std::env::temp_dir().join(format!("sb-e2e-charts-{}", Uuid::new_v4().simple()));
+    let input = wait_for(client, "[data-testid=export-path]").await?;
+    set_value(client, &input, &format!("{}/", dir.display())).await?;
+    wait_for(client, "[data-testid=export-approval_rate-png]")
+        .await?
+        .click()
+        .await?;
+    let done = wait_until("the export message", || async {
+        Ok(text_of(client, "[data-testid=export-done]").await)
+    })
+    .await?;
+    let written = done.trim_start_matches("Saved to").trim().to_owned();
+    ensure!(
+        Path::new(&written).starts_with(&dir),
+        "export written to {written}, not under {}",
+        dir.display()
+    );
+    let bytes = std::fs::read(&written).with_context(|| format!("reading {written}"))?;
+    ensure!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 1_000,
+        "{written} is not a PNG ({} bytes)",
+        bytes.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// 5. Finance: two or more accounts side by side; CSV export with progress to a chosen path.
+async fn check_finance(ctx: &Ctx<'_>) -> Result<()> {
+    let client = ctx.client;
+    nav(client, "finance").await?;
+    let accounts = wait_until("two finance accounts", || async {
+        let a = client
+            .find_all(Locator::Css("[data-testid=finance-account]"))
+            .await?;
+        Ok((a.len() >= 2).then_some(a))
+    })
+    .await?;
+    let mut names = Vec::new();
+    for a in &accounts {
+        names.push(a.attr("data-name").await?.unwrap_or_default());
+    }
+    ensure!(
+        names.iter().any(|n| n == US) && names.iter().any(|n| n == FALLBACK),
+        "accounts: {names:?}"
+    );
+    let dir = std::env::temp_dir().join(format!("sb-e2e-finance-{}", Uuid::new_v4().simple()));
+    let input = wait_for(client, "[data-testid=csv-path]").await?;
+    set_value(client, &input, &format!("{}/", dir.display())).await?;
+    wait_for(client, "[data-testid=export-csv]")
+        .await?
+        .click()
+        .await?;
+    wait_for(client, "[data-testid=export-progress]").await?;
+    let done = wait_until("the CSV to finish", || async {
+        Ok(text_of(client, "[data-testid=csv-done]").await)
+    })
+    .await?;
+    let written = done.trim_start_matches("Saved to").trim().to_owned();
+    let csv = std::fs::read_to_string(&written).with_context(|| format!("reading {written}"))?;
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap_or_default();
+    ensure!(
+        header.contains("amount_minor")
+            && header.contains("amount_decimal")
+            && header.contains("currency"),
+        "CSV header: {header}"
+    );
+    let progress = text_of(client, "[data-testid=export-progress]")
+        .await
+        .unwrap_or_default();
+    let rows = lines.count();
+    ensure!(
+        rows > 0 && progress.contains(&format!("{rows} / {rows} rows")),
+        "{rows} CSV rows, progress shows {progress:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+async fn card_weight(client: &Client, name: &str) -> Option<String> {
+    text_of(
+        client,
+        &format!("[data-testid=connector-card][data-name=\"{name}\"] [data-testid=weight-value]"),
+    )
+    .await
+    .map(|t| t.trim().to_owned())
+}
+
+async fn db_weight(backend: &Backend, id: Uuid) -> Result<i32> {
+    let (weight,): (i32,) =
+        sqlx::query_as("SELECT weight FROM connectors WHERE merchant_id = $1 AND id = $2")
+            .bind(backend.seeded.merchant_id)
+            .bind(id)
+            .fetch_one(&backend.pool)
+            .await?;
+    Ok(weight)
+}
+
+/// 6. Operators: edit a weight (reason + confirmation), restore a drained connector, and the
+/// audit entry shows on the card and in Postgres.
+async fn check_operators(ctx: &Ctx<'_>) -> Result<()> {
+    let (client, backend) = (ctx.client, ctx.backend);
+    nav(client, "connectors").await?;
+    let card_css = format!("[data-testid=connector-card][data-name=\"{US}\"]");
+    wait_until("the Stripe US Primary card with weight 70", || async {
+        Ok(card_weight(client, US).await.filter(|t| t == "70"))
     })
     .await?;
 
@@ -668,52 +1054,40 @@ async fn weight_persisted(client: &Client, backend: &Backend) -> Result<()> {
         .click()
         .await?;
     let input = wait_for(client, &format!("{card_css} [data-testid=weight-input]")).await?;
-    input.clear().await?;
-    // Whatever clear() left in React's state, leave an empty field before typing.
-    input
-        .send_keys(&format!(
-            "{}{}",
-            Key::End,
-            Key::Backspace.to_string().repeat(6)
-        ))
-        .await?;
-    input.send_keys("0").await?;
-    let value = input.prop("value").await?.unwrap_or_default();
-    ensure!(value == "0", "weight input holds {value:?} after typing 0");
-
+    set_value(client, &input, "0").await?;
     let reason = format!(
         "e2e: drain Stripe US during the outage {}",
         Uuid::new_v4().simple()
     );
-    card.find(Locator::Css("[data-testid=reason-input]"))
-        .await?
-        .send_keys(&reason)
+    let reason_input = card
+        .find(Locator::Css("[data-testid=reason-input]"))
         .await?;
+    set_value(client, &reason_input, &reason).await?;
     card.find(Locator::Css("[data-testid=save-weight]"))
         .await?
         .click()
         .await?;
-
+    // The confirmation step: nothing is written before it.
+    wait_for(client, &format!("{card_css} [data-testid=confirm-weight]")).await?;
+    ensure!(
+        db_weight(backend, backend.seeded.stripe_us.0).await? == 70,
+        "written before confirming"
+    );
+    card.find(Locator::Css("[data-testid=save-weight]"))
+        .await?
+        .click()
+        .await?;
     wait_until("the card to show weight 0", || async {
-        Ok(text_of(client, &weight_css)
-            .await
-            .filter(|t| t.trim() == "0"))
+        Ok(card_weight(client, US).await.filter(|t| t == "0"))
     })
-    .await
-    .context("after saving the weight form")?;
-
-    let (weight,): (i32,) =
-        sqlx::query_as("SELECT weight FROM connectors WHERE merchant_id = $1 AND id = $2")
-            .bind(backend.seeded.merchant_id)
-            .bind(backend.seeded.stripe_us.0)
-            .fetch_one(&backend.pool)
-            .await?;
-    ensure!(weight == 0, "connectors.weight of {US} is {weight}");
-
+    .await?;
+    ensure!(
+        db_weight(backend, backend.seeded.stripe_us.0).await? == 0,
+        "weight not persisted"
+    );
     let audit: Vec<(String, Option<Value>, Option<Value>)> = sqlx::query_as(
         "SELECT actor, before, after FROM audit_log \
-         WHERE merchant_id = $1 AND entity = 'connector' AND entity_id = $2 \
-           AND action = 'set_weight' AND reason = $3",
+         WHERE merchant_id = $1 AND entity = 'connector' AND entity_id = $2 AND reason = $3",
     )
     .bind(backend.seeded.merchant_id)
     .bind(backend.seeded.stripe_us.to_string())
@@ -722,7 +1096,7 @@ async fn weight_persisted(client: &Client, backend: &Backend) -> Result<()> {
     .await?;
     ensure!(
         audit.len() == 1,
-        "expected one set_weight audit row with the reason, found {audit:?}"
+        "expected one audit row with the reason, found {audit:?}"
     );
     let (actor, before, after) = &audit[0];
     ensure!(actor.starts_with("console:"), "audit actor is {actor:?}");
@@ -730,6 +1104,212 @@ async fn weight_persisted(client: &Client, backend: &Backend) -> Result<()> {
         before.as_ref().map(|b| &b["weight"]) == Some(&json!(70))
             && after.as_ref().map(|a| &a["weight"]) == Some(&json!(0)),
         "audit before/after: {before:?} -> {after:?}"
+    );
+    wait_until("the audit entry on the card", || async {
+        Ok(
+            text_of(client, &format!("{card_css} [data-testid=card-audit]"))
+                .await
+                .filter(|t| t.contains(&reason)),
+        )
+    })
+    .await?;
+
+    // Restore Stripe EU Backup (drained to 0 by the setup, from 30).
+    let eu_css = format!("[data-testid=connector-card][data-name=\"{EU}\"]");
+    let eu = wait_for(client, &eu_css).await?;
+    eu.find(Locator::Css("[data-testid=restore]"))
+        .await?
+        .click()
+        .await?;
+    let restore_reason = format!("e2e: outage over {}", Uuid::new_v4().simple());
+    let eu_reason = wait_for(client, &format!("{eu_css} [data-testid=reason-input]")).await?;
+    set_value(client, &eu_reason, &restore_reason).await?;
+    let restore_to = wait_for(client, &format!("{eu_css} [data-testid=weight-input]"))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    ensure!(restore_to == "30", "restore proposes weight {restore_to:?}");
+    eu.find(Locator::Css("[data-testid=save-weight]"))
+        .await?
+        .click()
+        .await?;
+    wait_for(client, &format!("{eu_css} [data-testid=confirm-weight]")).await?;
+    eu.find(Locator::Css("[data-testid=save-weight]"))
+        .await?
+        .click()
+        .await?;
+    wait_until("Stripe EU Backup restored to 30", || async {
+        Ok(card_weight(client, EU).await.filter(|t| t == "30"))
+    })
+    .await?;
+    ensure!(
+        db_weight(backend, backend.seeded.stripe_eu.0).await? == 30,
+        "restore not persisted"
+    );
+    wait_until("the restore audit entry on the card", || async {
+        Ok(
+            text_of(client, &format!("{eu_css} [data-testid=card-audit]"))
+                .await
+                .filter(|t| t.contains(&restore_reason)),
+        )
+    })
+    .await?;
+    Ok(())
+}
+
+/// 7. Policies: validation of an unknown connector, simulate a valid draft, publish with a
+/// note (confirmed), explain a hand-typed context.
+async fn check_policies(ctx: &Ctx<'_>) -> Result<()> {
+    let (client, backend) = (ctx.client, ctx.backend);
+    nav(client, "policies").await?;
+    wait_for(client, "[data-testid=rule]").await?;
+    wait_for(client, "[data-testid=tab-json]")
+        .await?
+        .click()
+        .await?;
+    let editor = wait_for(client, "[data-testid=policy-json]").await?;
+    let unknown = json!({
+        "rules": [{"name": "USD to nowhere", "conditions": [{"field": "currency", "op": "eq", "value": "USD"}],
+                   "action": {"type": "path", "connectors": ["00000000-0000-4000-8000-000000000000"]}}],
+        "max_attempts": 3
+    });
+    set_value(client, &editor, &serde_json::to_string_pretty(&unknown)?).await?;
+    wait_for(
+        client,
+        "[data-testid=policy-issue][data-code=unknown_connector]",
+    )
+    .await
+    .context("no unknown_connector issue shown")?;
+
+    let valid = json!({
+        "rules": [
+            {"name": "EUR to EU", "conditions": [{"field": "currency", "op": "eq", "value": "EUR"}],
+             "action": {"type": "path", "connectors": [backend.seeded.stripe_eu.to_string()]}},
+            {"name": "USD to the fallback first", "conditions": [{"field": "currency", "op": "eq", "value": "USD"}],
+             "action": {"type": "path", "connectors": [backend.seeded.square_fallback.to_string(), backend.seeded.stripe_us.to_string()]}}
+        ],
+        "max_attempts": 3
+    });
+    set_value(client, &editor, &serde_json::to_string_pretty(&valid)?).await?;
+    wait_for(client, "[data-testid=policy-valid]").await?;
+    wait_for(client, "[data-testid=tab-diff]")
+        .await?
+        .click()
+        .await?;
+    wait_for(client, "[data-testid=policy-diff] .diff-add").await?;
+
+    wait_for(client, "[data-testid=simulate]")
+        .await?
+        .click()
+        .await?;
+    let changed: i64 = wait_until("the simulation", || async {
+        Ok(text_of(client, "[data-testid=sim-changed]").await)
+    })
+    .await?
+    .replace(',', "")
+    .trim()
+    .parse()
+    .unwrap_or(-1);
+    ensure!(
+        changed > 0,
+        "simulation changed {changed} paths (USD payments must change)"
+    );
+
+    let note = format!("e2e: USD to the fallback first {}", Uuid::new_v4().simple());
+    let note_input = wait_for(client, "[data-testid=publish-note]").await?;
+    set_value(client, &note_input, &note).await?;
+    wait_for(client, "[data-testid=publish]")
+        .await?
+        .click()
+        .await?;
+    wait_for(client, "[data-testid=publish-confirm-yes]")
+        .await?
+        .click()
+        .await?;
+    wait_for(client, "[data-testid=published]").await?;
+    let state = Console::new(
+        backend.pool.clone(),
+        backend.seeded.merchant_id,
+        "e2e-check",
+    )
+    .policy_state()
+    .await?;
+    let published = state
+        .published
+        .ok_or_else(|| anyhow!("no published policy"))?;
+    ensure!(
+        published.note == note,
+        "published note: {:?}",
+        published.note
+    );
+    ensure!(
+        published
+            .json
+            .contains(&backend.seeded.square_fallback.to_string())
+            && published.json.contains("USD to the fallback first"),
+        "published policy: {}",
+        published.json
+    );
+
+    wait_for(client, "[data-testid=explain]")
+        .await?
+        .click()
+        .await?;
+    let trace = wait_for(
+        client,
+        "[data-testid=policies-explain] [data-testid=route-trace]",
+    )
+    .await?;
+    let text = trace.text().await?;
+    ensure!(
+        text.contains("USD to the fallback first") && text.contains(FALLBACK),
+        "explained route: {text}"
+    );
+    Ok(())
+}
+
+/// 8. Audit log: the setup's drain is listed with who, what and why; filters narrow it.
+async fn check_audit(ctx: &Ctx<'_>) -> Result<()> {
+    let client = ctx.client;
+    nav(client, "audit").await?;
+    wait_for(client, "[data-testid=audit-row]").await?;
+    let rows = client
+        .find_all(Locator::Css("[data-testid=audit-row]"))
+        .await?;
+    let mut found = false;
+    for r in &rows {
+        let t = r.text().await?;
+        if t.contains("e2e-setup")
+            && t.contains("weight: 30 → 0")
+            && t.contains("e2e setup: USD goes")
+        {
+            found = true;
+        }
+    }
+    ensure!(
+        found,
+        "the setup's drain of {EU} is not in the audit log ({} rows)",
+        rows.len()
+    );
+    let actor = wait_for(client, "[data-testid=audit-actor]").await?;
+    set_value(client, &actor, "nobody-such").await?;
+    wait_until("no rows for an unknown actor", || async {
+        Ok(client
+            .find_all(Locator::Css("[data-testid=audit-row]"))
+            .await?
+            .is_empty()
+            .then_some(()))
+    })
+    .await?;
+    set_value(client, &actor, "e2e-setup").await?;
+    wait_for(client, "[data-testid=audit-row]").await?;
+    let count = text_of(client, "[data-testid=audit-count]")
+        .await
+        .unwrap_or_default();
+    ensure!(
+        count.starts_with("1 of"),
+        "audit count with actor filter: {count}"
     );
     Ok(())
 }

@@ -60,6 +60,22 @@ export function changeSummary(before: string, after: string): string[] {
   return changed.map((k) => `${k}: ${show(b[k])} → ${show(a[k])}`);
 }
 
+const MAX_LINES = 6;
+const MAX_LINE = 90;
+
+/** At most six clipped lines; the whole change is in the tooltip. */
+function ChangeLines({ lines }: { lines: string[] }) {
+  const shown = lines.slice(0, MAX_LINES);
+  return (
+    <div title={lines.join("\n")}>
+      {shown.map((line) => (
+        <div key={line}>{line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line}</div>
+      ))}
+      {lines.length > MAX_LINES && <div className="muted">… {lines.length - MAX_LINES} more (hover)</div>}
+    </div>
+  );
+}
+
 /** Audit filters (applied to the latest `limit` entries). Empty = any. */
 export interface AuditFilters {
   actor: string;
@@ -187,7 +203,7 @@ export function Audit() {
                 <th style={{ width: 170 }}>Entity</th>
                 <th style={{ width: 110 }}>Action</th>
                 <th>Reason</th>
-                <th style={{ width: 260 }}>Before → after</th>
+                <th style={{ width: 380 }}>Before → after</th>
               </tr>
             </thead>
             <tbody>
@@ -203,9 +219,7 @@ export function Audit() {
                   <td>{humanize(e.action)}</td>
                   <td>{e.reason}</td>
                   <td className="mono small">
-                    {changeSummary(e.before, e.after).map((line) => (
-                      <div key={line}>{line}</div>
-                    ))}
+                    <ChangeLines lines={changeSummary(e.before, e.after)} />
                   </td>
                 </tr>
               ))}

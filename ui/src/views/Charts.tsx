@@ -4,7 +4,7 @@ import { toCommandError } from "../backend";
 import { useBackend } from "../context";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { PeriodPicker } from "../components/PeriodPicker";
-import { formatCount, formatLatency, formatRate, formatUtc } from "../format";
+import { formatCount, formatDuration, formatLatency, formatRate, formatUtc } from "../format";
 import type { ChartFormat, ChartKind, ConnectorSeries, PeriodKey, SuccessRateCharts } from "../types";
 
 /** The chart as an image source: an <img> never runs anything embedded in the SVG. */
@@ -78,7 +78,7 @@ export function Charts({ period, setPeriod }: { period: PeriodKey; setPeriod: (p
           {series !== null && (
             <span className="muted">
               {formatUtc(series.start_ms)} → {formatUtc(series.start_ms + series.bucket_ms * series.buckets)} UTC ·{" "}
-              {series.buckets} buckets of {formatLatency(series.bucket_ms).replace(" ms", " ms")}
+              {series.buckets} bucket{series.buckets === 1 ? "" : "s"} of {formatDuration(series.bucket_ms)}
             </span>
           )}
           <PeriodPicker value={period} onChange={setPeriod} />
@@ -89,7 +89,7 @@ export function Charts({ period, setPeriod }: { period: PeriodKey; setPeriod: (p
       {charts !== null && series !== null && (
         <>
           <p className="definition panel" data-testid="rate-definition">
-            <strong>Approval rate</strong> = {series.definition}
+            {series.definition}
           </p>
           <div className="export-bar panel">
             <span>Export to</span>

@@ -15,6 +15,14 @@ export const MIN_REASON = 3;
 /** Audit rows read with each refresh (the cards show the latest one of their connector). */
 const AUDIT_WINDOW = 200;
 
+/** A short "what changed" for a card: `weight: 70 → 0`, or `created` for a new connector. */
+export function cardChange(e: AuditEntry): string {
+  const lines = changeSummary(e.before, e.after);
+  if (lines.length > 0 && lines.every((l) => l.startsWith("+ "))) return "created";
+  const shown = lines.filter((l) => !l.startsWith("circuit_since") && !l.startsWith("circuit_generation"));
+  return shown.slice(0, 3).join(", ") + (shown.length > 3 ? ` (+${shown.length - 3} more)` : "");
+}
+
 /** Stable key of an alert: one OS notification per connector and kind until it clears. */
 export function alertKey(a: ConnectorAlert): string {
   return `${a.connector_id}:${a.kind}`;
@@ -260,7 +268,7 @@ function ConnectorCard({
         <div className="card-audit" data-testid="card-audit">
           <span className="kv-label">Last change</span>{" "}
           <span className="mono">{formatUtc(lastAudit.at_ms)}</span> · {lastAudit.actor} ·{" "}
-          {changeSummary(lastAudit.before, lastAudit.after).join(", ")} · “{lastAudit.reason}”
+          {cardChange(lastAudit)} · “{lastAudit.reason}”
         </div>
       )}
       {editing === null ? (

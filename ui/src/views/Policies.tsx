@@ -44,7 +44,14 @@ export const EXAMPLE_CONTEXT = JSON.stringify(
     amount: 4250,
     currency: "USD",
     capture_method: "automatic",
-    payment_method: { type: "card", card_brand: "visa" },
+    payment_method: {
+      type: "card",
+      card_brand: "visa",
+      tokens: [
+        { token: "pm_card_visa", scope: { type: "provider", provider: "stripe" } },
+        { token: "sim_approve", scope: { type: "provider", provider: "simulator" } },
+      ],
+    },
     billing: { country: "US" },
   },
   null,
@@ -556,8 +563,8 @@ export function Policies() {
               )}
             </section>
           </div>
-          <section className="panel">
-            <h3 className="panel-title">Explain route (dry run, nothing is charged or stored)</h3>
+          <section className="panel" data-testid="policies-explain">
+            <h3 className="panel-title">Explain route (dry run: a POST /v1/payments body; nothing is charged, roll 0.5 for weighted picks)</h3>
             <div className="explain">
               <textarea
                 className="json-editor mono"
