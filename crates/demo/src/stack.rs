@@ -16,6 +16,7 @@ pub struct Gateway {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     health: engine::health::Background,
     webhooks: tokio::task::JoinHandle<()>,
+    reconciler: tokio::task::JoinHandle<()>,
 }
 
 impl Gateway {
@@ -27,11 +28,12 @@ impl Gateway {
         let _ = self.task.await;
         self.health.abort();
         self.webhooks.abort();
+        self.reconciler.abort();
     }
 }
 
 /// Starts the gateway on 127.0.0.1:0 over `database_url` with `max_connections` and the given
-/// provider read timeout.
+/// provider read timeout, with its background tasks (health, merchant webhooks, reconciler).
 pub async fn start_gateway(
     database_url: &str,
     max_connections: u32,
@@ -55,6 +57,17 @@ pub async fn start_gateway(
         pool.clone(),
         engine::merchant_webhooks::RetryPolicy::default(),
     );
+    // Background reconciler (issue 3): drives `unknown` payments to a final state and retries
+    // pending reversals of extra charges; every 2 s in the demo.
+    let reconciler = engine::reconciler::Reconciler::new(
+        payments.clone(),
+        engine::reconciler::ReconcilerSettings {
+            interval: Duration::from_secs(2),
+            base_backoff: Duration::from_secs(2),
+            ..engine::reconciler::ReconcilerSettings::default()
+        },
+    )
+    .spawn();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = oneshot::channel::<()>();
@@ -72,6 +85,7 @@ pub async fn start_gateway(
         task,
         health,
         webhooks,
+        reconciler,
     })
 }
 

@@ -5,7 +5,11 @@
 //! 20 % manual capture, and outcomes chosen through Stripe's documented test payment methods
 //! (REFERENCE.md §1.5): approvals, soft and hard declines, 3DS, processing errors. Most
 //! checkouts also carry a simulator token, so a fallback to "Square Fallback" is possible; the
-//! rest carry only the Stripe token, and their trace says "no token usable".
+//! rest carry only the Stripe token, and their trace says "no token usable". Most also carry a
+//! Square nonce, a Braintree nonce and a Mollie card token with the same meaning on the emulator
+//! ([`other_tokens`]; Square sandbox nonces §2.4, Braintree fake nonces §3.4; Mollie decides
+//! asynchronously and approves these), so the real Square, Braintree and Mollie connectors get
+//! weighted and rule traffic.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -49,6 +53,40 @@ const METHODS: &[(&str, u32)] = &[
     ("pm_card_radarBlock", 15),
 ];
 
+/// Square, Braintree and Mollie tokens meaning what Stripe test method `method` means, as far as
+/// each emulator has an equivalent (Square: `cnon:` sandbox nonces; Braintree: `fake-…-nonce`;
+/// Mollie: a `tkn_` card token, outcome decided later and approved).
+pub fn other_tokens(method: &str) -> [(&'static str, &'static str); 3] {
+    let (square, braintree) = match method {
+        "pm_card_visa_chargeDeclinedInsufficientFunds"
+        | "pm_card_visa_chargeDeclinedVelocityLimitExceeded" => (
+            "cnon:emu-insufficient-funds",
+            "fake-processor-declined-visa-nonce",
+        ),
+        "pm_card_visa_chargeDeclined" | "pm_card_doNotHonor" => (
+            "cnon:card-nonce-declined",
+            "fake-processor-declined-visa-nonce",
+        ),
+        "pm_card_visa_chargeDeclinedStolenCard" | "pm_card_radarBlock" => (
+            "cnon:card-nonce-rejected-cvv",
+            "fake-gateway-rejected-fraud-nonce",
+        ),
+        "pm_card_chargeDeclinedExpiredCard" | "pm_card_chargeDeclinedIncorrectCvc" => {
+            ("cnon:card-nonce-rejected-cvv", "fake-luhn-invalid-nonce")
+        }
+        "pm_card_authenticationRequired" => ("cnon:emu-verification-required", "fake-valid-nonce"),
+        "pm_card_chargeDeclinedProcessingError" => {
+            ("cnon:card-nonce-ok", "fake-processor-failure-jcb-nonce")
+        }
+        _ => ("cnon:card-nonce-ok", "fake-valid-nonce"),
+    };
+    [
+        (square, "square"),
+        (braintree, "braintree"),
+        ("tkn_demo_card", "mollie"),
+    ]
+}
+
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
     let mut roll = rng.random_range(0..total.max(1));
@@ -82,6 +120,11 @@ pub fn checkouts(n: usize, seed: u64, run: &str) -> Vec<Checkout> {
             if rng.random_bool(0.85) {
                 tokens.push(json!({"token": "sim_approve", "scope": {"type": "provider", "provider": "simulator"}}));
             }
+            if rng.random_bool(0.9) {
+                for (token, provider) in other_tokens(method) {
+                    tokens.push(json!({"token": token, "scope": {"type": "provider", "provider": provider}}));
+                }
+            }
             let brand = if method.contains("mastercard") { "mastercard" } else { "visa" };
             Checkout {
                 idempotency_key: format!("{run}-checkout-{i:06}"),
@@ -92,7 +135,9 @@ pub fn checkouts(n: usize, seed: u64, run: &str) -> Vec<Checkout> {
                     "payment_method": {"type": "card", "card_brand": brand, "tokens": tokens},
                     "billing": {"country": country},
                     "merchant_reference": format!("order-{run}-{i:06}"),
-                    "metadata": {"channel": if rng.random_bool(0.6) { "web" } else { "app" }},
+                    // return_url: where Mollie's hosted checkout sends the customer back (§4.1).
+                    "metadata": {"channel": if rng.random_bool(0.6) { "web" } else { "app" },
+                                 "return_url": "https://shop.example/checkout/return"},
                 }),
             }
         })

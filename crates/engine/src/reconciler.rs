@@ -74,14 +74,16 @@ pub fn backoff(s: &ReconcilerSettings, tries: i32) -> Duration {
 /// How long after an authorize its original request may be replayed with the same idempotency
 /// key to learn its outcome (a replay after the provider forgot the key would charge again).
 /// Stripe keeps keys >= 24 h (REFERENCE.md §1.2), Braintree `apiRequestKey` 30 days (§0), Mollie
-/// 1 h (§4.2); Square publishes no retention (§2.2), so no replay: its adapter reconciles by
-/// reference or key lookup instead. The windows keep a safety margin.
+/// 1 h (§4.2). Square publishes no retention (§2.2) and has no lookup by idempotency key, so a
+/// replay is its only reconciliation: it is allowed for 1 h (Square's card nonces are single-use
+/// and expire after 24 h, §6, so an old key can never charge a second time). The windows keep a
+/// safety margin.
 pub fn replay_window(provider: Provider) -> Duration {
     match provider {
         Provider::Stripe => Duration::from_secs(23 * 3600),
         Provider::Braintree => Duration::from_secs(29 * 24 * 3600),
         Provider::Mollie => Duration::from_secs(50 * 60),
-        Provider::Square => Duration::ZERO,
+        Provider::Square => Duration::from_secs(3600),
         Provider::Simulator => Duration::from_secs(365 * 24 * 3600),
     }
 }

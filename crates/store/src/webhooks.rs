@@ -482,3 +482,36 @@ pub async fn lock_state(
         _ => None,
     })
 }
+
+/// Webhook deliveries of a merchant per connector: `(connector name, verdict, result, count)`,
+/// by connector name then count (demo summary, console).
+pub async fn webhook_counts(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<Vec<(String, String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.name, w.verdict, w.result, count(*)
+         FROM provider_webhooks w JOIN connectors c ON c.merchant_id = w.merchant_id AND c.id = w.connector_id
+         WHERE w.merchant_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC",
+    )
+    .bind(merchant_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Follow-up figures of a merchant: `(payments flagged for review, payments still unknown,
+/// extra charges reversed, extra-charge reversals failed or pending)`.
+pub async fn follow_up_counts(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<(i64, i64, i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM payments WHERE merchant_id = $1 AND needs_review),
+                (SELECT count(*) FROM payments WHERE merchant_id = $1 AND status = 'unknown'),
+                (SELECT count(*) FROM attempts WHERE merchant_id = $1 AND reversal IN ('voided', 'refunded')),
+                (SELECT count(*) FROM attempts WHERE merchant_id = $1 AND reversal IN ('pending', 'failed'))",
+    )
+    .bind(merchant_id)
+    .fetch_one(pool)
+    .await
+}

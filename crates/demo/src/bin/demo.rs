@@ -1,6 +1,9 @@
 //! `switchboard-demo`: the main job. Database (embedded when no `DATABASE_URL`), migrations,
-//! seed, emulator, gateway, 2,000+ checkouts over HTTP with a Stripe US outage window in the
-//! middle, captures/voids/refunds, a printed summary, then the console on that data. With no
+//! seed (Stripe, Square, Braintree and Mollie connectors on the emulator + the simulator),
+//! emulator sending signed provider webhooks to the gateway, gateway with its background
+//! reconciler, 2,000+ checkouts over HTTP with a Stripe US outage window in the middle,
+//! captures/voids/refunds, a printed summary (per connector, webhooks, reconciliation), then
+//! the console on that data. With no
 //! display it says so, runs the same demo, and writes a screenshot through Xvfb when available.
 //!
 //! Options: `--payments N` (default 2400), `--concurrency C` (default 24), `--no-console`,
@@ -71,7 +74,10 @@ async fn main() -> anyhow::Result<()> {
         .context("cannot apply migrations")?;
 
     let emulator = psp_emulator::spawn("127.0.0.1:0".parse()?).await?;
-    println!("Stripe emulator: {}", emulator.base_url());
+    println!(
+        "PSP emulator: {} (Stripe at /, Square at /square, Braintree at /braintree, Mollie at /mollie)",
+        emulator.base_url()
+    );
     let name = format!(
         "Demo Merchant {}",
         time::OffsetDateTime::now_utc().unix_timestamp()
@@ -79,12 +85,20 @@ async fn main() -> anyhow::Result<()> {
     let seeded = demo::seed::seed(&pool, &name, &emulator.base_url()).await?;
     println!("merchant: {name} ({})", seeded.merchant_id);
     println!(
-        "connectors: Stripe US Primary (stripe, weight 70), Stripe EU Backup (stripe, weight 30), Square Fallback (simulator, weight 0, primary)"
+        "connectors: Stripe US Primary (stripe, weight 70), Stripe EU Backup (stripe, weight 30), Square US (square, weight 25), Braintree US (braintree, weight 20), Mollie EU (mollie, EUR rule), Square Fallback (simulator, weight 0, primary)"
     );
-    println!("policy: rule 1 \"EUR to EU\": currency = EUR -> Stripe EU Backup");
+    println!(
+        "policy: rule 1 \"EUR to EU\": currency = EUR -> split Stripe EU Backup 60 / Mollie EU 40"
+    );
 
     let gateway = demo::stack::start_gateway(&db.url, 32, Duration::from_secs(3)).await?;
     println!("gateway: {}", gateway.url);
+    demo::seed::configure_webhooks(&emulator, &seeded, &gateway.url)?;
+    println!(
+        "provider webhooks: the emulator signs each connector's events (Stripe, Square, Braintree, Mollie next-gen) and posts them to {}/webhooks/<connector id>; Stripe US Primary's arrive 400 ms late, Square US's twice",
+        gateway.url
+    );
+    println!("background reconciler: running (every 2 s)");
 
     // Stripe US Primary is down (HTTP 503) from 35 % to 60 % of the run.
     let (start, end) = (n * 35 / 100, n * 60 / 100);
@@ -137,12 +151,15 @@ async fn main() -> anyhow::Result<()> {
         demo::stack::follow_up_operations(&gateway.url, &seeded.api_key, &pool, seeded.merchant_id)
             .await?;
     println!("follow-up operations: {ops}");
+    // Let late and asynchronous webhooks (Mollie settles after the checkout answer) arrive.
+    tokio::time::sleep(Duration::from_secs(3)).await;
 
     println!();
     print!(
         "{}",
         demo::summary::summary(&pool, seeded.merchant_id).await?
     );
+    print!("{}", webhook_summary(&pool, seeded.merchant_id).await?);
     println!();
 
     if has_flag("--no-console") {
@@ -189,6 +206,45 @@ async fn main() -> anyhow::Result<()> {
     }
     gateway.shutdown().await;
     Ok(())
+}
+
+/// Provider webhooks per connector (verified/rejected, what intake did) and the follow-up
+/// figures (review flags, unknown payments, extra charges reversed), read from Postgres.
+async fn webhook_summary(pool: &sqlx::PgPool, merchant_id: uuid::Uuid) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let rows = store::webhooks::webhook_counts(pool, merchant_id).await?;
+    let mut out = String::new();
+    let total: i64 = rows.iter().map(|r| r.3).sum();
+    let _ = writeln!(out, "Provider webhooks received ({total}):");
+    let mut names: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+    names.dedup();
+    for name in names {
+        let mine: Vec<&(String, String, String, i64)> =
+            rows.iter().filter(|r| &r.0 == name).collect();
+        let sum: i64 = mine.iter().map(|r| r.3).sum();
+        let detail: Vec<String> = mine
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    if r.1 == "rejected" {
+                        "rejected"
+                    } else {
+                        r.2.as_str()
+                    },
+                    r.3
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "  {name:<20} {sum:>6}  ({})", detail.join(", "));
+    }
+    let (review, unknown, reversed, unreversed) =
+        store::webhooks::follow_up_counts(pool, merchant_id).await?;
+    let _ = writeln!(
+        out,
+        "Reconciliation: {unknown} payments still unknown (the reconciler keeps retrying), {review} flagged for review, {reversed} extra charges voided/refunded, {unreversed} reversals pending or failed"
+    );
+    Ok(out)
 }
 
 /// Runs the console on a private Xvfb display, waits for it to render, and captures the screen.
