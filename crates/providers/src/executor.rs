@@ -216,8 +216,27 @@ impl Executor {
     /// 500 / 409 / 424 / 502 / 503 / 429 / 401 / `idempotency_error` / timeout / unreadable body
     /// is `unknown_outcome`); else search by metadata, where an empty result is
     /// `unknown_outcome` (the index lags) and a single hit is re-read by `GET` and classified by
-    /// its current state. Simulator: its token table ([`crate::simulator`]); `original` is
-    /// ignored.
+    /// its current state.
+    ///
+    /// Square ([`square::retrieve_call`]): `GET /v2/payments/{id}` with a reference; else the
+    /// original create replayed with the same body and `idempotency_key` (Square returns the
+    /// first result, REFERENCE.md §2.2; [`square::parse_replay`]: `IDEMPOTENCY_KEY_REUSED`, 409,
+    /// 5xx, 429, 401/403 are `unknown_outcome`); else `unknown_outcome` without a call (no lookup
+    /// by key; cancel-by-key is not a lookup).
+    ///
+    /// Braintree ([`braintree::retrieve_call`]): `node(id:)` with a reference; else the
+    /// charge/authorize replayed with the same input and `apiRequestKey` (same transaction in its
+    /// current status, §3.2; [`braintree::parse_replay`]); else
+    /// `search.transactions(orderId = payment id)` (one hit classified, none `unknown_outcome`,
+    /// several: the single approved one or `unknown_outcome`).
+    ///
+    /// Mollie ([`mollie::retrieve_call`]): `GET /v2/payments/{tr_…}` with a reference (`paid`
+    /// approved + captured, `authorized` approved, `failed` its decline class, `canceled`/`expired`
+    /// provider_unavailable, `open`/`pending` needs_customer_action with the checkout URL or
+    /// unknown_outcome); else the create replayed with its `Idempotency-Key` (kept 1 h, §4.2;
+    /// [`mollie::parse_replay`]); else `unknown_outcome` without a call.
+    ///
+    /// Simulator: its token table ([`crate::simulator`]); `original` is ignored.
     pub async fn retrieve(
         &self,
         account: &ConnectorAccount,

@@ -37,10 +37,14 @@ pub struct ConnectorAccount {
     pub provider: Provider,
     /// Test or live.
     pub mode: Mode,
-    /// Base URL without trailing slash (`https://api.stripe.com`, or the emulator's
-    /// `http://127.0.0.1:PORT`). Ignored by the simulator.
+    /// Base URL without trailing slash; the adapter appends the provider's real path
+    /// (`/v1/payment_intents`, `/v2/payments`, `/graphql`). Production: `https://api.stripe.com`,
+    /// `https://connect.squareup.com`, `https://payments.braintree-api.com`,
+    /// `https://api.mollie.com` (REFERENCE.md §0); the emulator's `{base}`, `{base}/square`,
+    /// `{base}/braintree`, `{base}/mollie` (INTERFACES.md §B). Ignored by the simulator.
     pub base_url: String,
-    /// API key / access token.
+    /// The one credential (INTERFACES.md §C): Stripe `sk_…`, Square access token, Braintree
+    /// `"public_key:private_key"`, Mollie `test_…`/`live_…`.
     pub api_key: SecretString,
 }
 
