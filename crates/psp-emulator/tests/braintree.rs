@@ -281,7 +281,7 @@ async fn settlement_webhook_is_signed_late_and_duplicated_then_refund_works() {
         .set(
             WebhookConfig::new(CREDS, rx.url.clone(), WebhookFormat::Braintree)
                 .secret(CREDS)
-                .delay(Duration::from_millis(200))
+                .delay(Duration::from_millis(300))
                 .duplicates(1),
         )
         .unwrap();
@@ -297,7 +297,7 @@ async fn settlement_webhook_is_signed_late_and_duplicated_then_refund_works() {
     assert_eq!(ids.len(), 1);
     assert_eq!(rx.count(), 0);
     let hooks = rx.wait_for(2).await;
-    assert!(hooks[0].at.duration_since(t) >= Duration::from_millis(200));
+    assert!(hooks[0].at.duration_since(t) >= Duration::from_millis(300));
     assert_eq!(hooks[0].body, hooks[1].body);
     assert_eq!(
         hooks[0].header("content-type"),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::{hmac_sha256, receiver, start};
-use psp_emulator::faults::{ErrorPhase, FaultSpec, OutageKind};
+use psp_emulator::faults::{ErrorPhase, FaultSpec, HangMode, OutageKind};
 use psp_emulator::webhooks::{WebhookConfig, WebhookFormat};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -394,5 +394,65 @@ async fn signed_webhooks_late_and_duplicated() {
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].status, Some(200));
     assert_eq!((log[0].copy, log[1].copy), (1, 2));
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn hang_after_charges_and_the_same_key_replays_while_hang_before_charges_nothing() {
+    let env = start().await;
+    let url = format!("{}/v2/payments", env.emu.square_base_url());
+    let send = |body: Value| {
+        env.http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .timeout(Duration::from_millis(150))
+            .json(&body)
+            .send()
+    };
+    env.emu
+        .faults()
+        .set(
+            FaultSpec::for_key(TOKEN)
+                .hang(HangMode::Before)
+                .hang_for(Duration::from_secs(2))
+                .hang_count(1),
+        )
+        .unwrap();
+    let before = send(create_body("h1", "cnon:card-nonce-ok", 700, true)).await;
+    assert!(before.unwrap_err().is_timeout());
+    assert_eq!(
+        env.emu.square_payments(TOKEN).len(),
+        0,
+        "hang before: nothing charged"
+    );
+
+    env.emu
+        .faults()
+        .set(
+            FaultSpec::for_key(TOKEN)
+                .hang(HangMode::After)
+                .hang_for(Duration::from_secs(2))
+                .hang_count(1),
+        )
+        .unwrap();
+    let after = send(create_body("h2", "cnon:card-nonce-ok", 700, true)).await;
+    assert!(after.unwrap_err().is_timeout());
+    assert_eq!(
+        env.emu.square_payments(TOKEN).len(),
+        1,
+        "hang after: charged"
+    );
+    let retry = create(
+        &env,
+        TOKEN,
+        create_body("h2", "cnon:card-nonce-ok", 700, true),
+    )
+    .await;
+    assert_eq!(retry.status, 200, "{}", retry.text);
+    assert_eq!(
+        retry.json["payment"]["id"],
+        env.emu.square_payments(TOKEN)[0]["id"]
+    );
+    assert_eq!(env.emu.square_payments(TOKEN).len(), 1);
     env.emu.shutdown().await;
 }
