@@ -723,7 +723,22 @@ impl Console {
     /// Payment detail timeline (issue 4 §1): the detail plus one lane per attempt on a shared
     /// time axis, payment-level marks and the charge summary. Errors: `not_found`.
     pub async fn payment_timeline(&self, payment_id: &str) -> Result<PaymentTimeline, EngineError> {
-        let detail = self.payment_detail(payment_id).await?;
+        let id = Uuid::parse_str(payment_id.trim())
+            .map_err(|_| EngineError::NotFound { what: "payment" })?;
+        let (detail, webhooks, outbox, deliveries) = tokio::try_join!(
+            self.payment_detail(payment_id),
+            async {
+                Ok::<_, EngineError>(
+                    store::webhooks::webhooks_for_payment(&self.pool, self.merchant_id, id).await?,
+                )
+            },
+            async {
+                Ok(store::outbox::outbox_for_payment(&self.pool, self.merchant_id, id).await?)
+            },
+            async {
+                Ok(store::outbox::deliveries_for_payment(&self.pool, self.merchant_id, id).await?)
+            },
+        )?;
         let start_ms = detail.summary.created_at_ms;
         let mut payment_marks = vec![mark(
             start_ms,
@@ -758,7 +773,38 @@ impl Console {
             };
             payment_marks.push(mark(e.at_ms, kind, label, e.detail.clone()));
         }
-        let lanes: Vec<AttemptLane> = detail
+        for d in &deliveries {
+            let event = outbox
+                .iter()
+                .find(|o| o.id == d.outbox_id)
+                .map(|o| o.event_type.as_str())
+                .unwrap_or("event");
+            payment_marks.push(mark(
+                to_ms(d.at),
+                "merchant_webhook",
+                format!(
+                    "{event} -> {} (try {})",
+                    d.status_code
+                        .map(|c| format!("HTTP {c}"))
+                        .unwrap_or_else(|| "no answer".to_owned()),
+                    d.attempt
+                ),
+                format!(
+                    "{} {} ms{}{}",
+                    d.url,
+                    d.latency_ms,
+                    d.error
+                        .as_deref()
+                        .map(|e| format!(", {e}"))
+                        .unwrap_or_default(),
+                    d.actor
+                        .as_deref()
+                        .map(|a| format!(", replayed by {a}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        let mut lanes: Vec<AttemptLane> = detail
             .attempts
             .iter()
             .map(|a| AttemptLane {
@@ -766,6 +812,40 @@ impl Console {
                 marks: lane_marks(a, &detail.events),
             })
             .collect();
+        for w in &webhooks {
+            let kind = if w.verdict == "verified" {
+                "provider_webhook"
+            } else {
+                "provider_webhook_rejected"
+            };
+            let m = mark(
+                to_ms(w.received_at),
+                kind,
+                match (&w.event_type, &w.rejection_code) {
+                    (_, Some(code)) => format!("rejected: {code}"),
+                    (Some(t), None) => t.clone(),
+                    (None, None) => "webhook".to_owned(),
+                },
+                format!(
+                    "{}{}{}",
+                    w.result,
+                    if w.result_detail.is_empty() { "" } else { ": " },
+                    w.result_detail
+                ),
+            );
+            let lane = w
+                .attempt_id
+                .map(|a| a.to_string())
+                .and_then(|a| lanes.iter_mut().find(|l| l.attempt.id == a));
+            match lane {
+                Some(l) => {
+                    l.marks.push(m);
+                    l.marks.sort_by_key(|m| m.at_ms);
+                }
+                None => payment_marks.push(m),
+            }
+        }
+        payment_marks.sort_by_key(|m| m.at_ms);
         let end_ms = lanes
             .iter()
             .flat_map(|l| l.marks.iter().map(|m| m.at_ms))

@@ -90,7 +90,8 @@ async fn pay(
         "unknown_outcome" => "unknown",
         _ => "failed",
     };
-    let tokens = json!([{"token": "sim_approve", "scope": {"type": "provider", "provider": "simulator"}}]);
+    let tokens =
+        json!([{"token": "sim_approve", "scope": {"type": "provider", "provider": "simulator"}}]);
     sqlx::query(
         "INSERT INTO payments (merchant_id, id, mode, amount_minor, currency, country, method, capture_mode,
             merchant_reference, tokens, status, route_roll, route, attempt_count, last_connector_id, created_at, updated_at)
@@ -372,6 +373,65 @@ async fn timeline_has_one_lane_per_attempt_and_says_where_the_money_is(pool: PgP
     let text =
         serde_json::to_string(&c.payment_timeline(&twice.to_string()).await.unwrap()).unwrap();
     assert!(!text.contains("SECRET123"));
+
+    // Provider webhooks (one verified about attempt 2, one rejected) and a merchant delivery.
+    let a2: Uuid = sqlx::query_scalar("SELECT id FROM attempts WHERE payment_id = $1 AND seq = 2")
+        .bind(once)
+        .fetch_one(&fx.pool)
+        .await
+        .unwrap();
+    let at = t0 + time::Duration::seconds(5);
+    sqlx::query(
+        "INSERT INTO provider_webhooks (merchant_id, id, connector_id, provider, received_at, verdict, rejection_code,
+            provider_event_id, event_type, payment_id, attempt_id, result, body)
+         VALUES ($1, $2, $3, 'simulator', $4, 'verified', NULL, 'evt_1', 'payment_intent.succeeded', $5, $6, 'no_change', '{}'),
+                ($1, $7, $3, 'simulator', $4, 'rejected', 'signature_mismatch', NULL, NULL, $5, NULL, 'rejected', '{}')",
+    )
+    .bind(fx.merchant)
+    .bind(Uuid::now_v7())
+    .bind(fx.b)
+    .bind(at)
+    .bind(once)
+    .bind(a2)
+    .bind(Uuid::now_v7())
+    .execute(&fx.pool)
+    .await
+    .unwrap();
+    let outbox: i64 = sqlx::query_scalar(
+        "INSERT INTO merchant_webhook_outbox (merchant_id, payment_id, event_id, event_type, payload)
+         VALUES ($1, $2, 1, 'payment.captured', '{}') RETURNING id",
+    )
+    .bind(fx.merchant)
+    .bind(once)
+    .fetch_one(&fx.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO merchant_webhook_deliveries (merchant_id, outbox_id, attempt, at, url, status_code, latency_ms, source)
+         VALUES ($1, $2, 1, $3, 'https://merchant.example/hooks', 500, 12, 'worker')",
+    )
+    .bind(fx.merchant)
+    .bind(outbox)
+    .bind(at)
+    .execute(&fx.pool)
+    .await
+    .unwrap();
+    let tl = c.payment_timeline(&once.to_string()).await.unwrap();
+    let hook = tl.lanes[1]
+        .marks
+        .iter()
+        .find(|m| m.kind == "provider_webhook")
+        .unwrap();
+    assert_eq!(hook.label, "payment_intent.succeeded");
+    let kinds: Vec<&str> = tl.payment_marks.iter().map(|m| m.kind.as_str()).collect();
+    assert!(kinds.contains(&"provider_webhook_rejected"), "{kinds:?}");
+    let delivery = tl
+        .payment_marks
+        .iter()
+        .find(|m| m.kind == "merchant_webhook")
+        .unwrap();
+    assert_eq!(delivery.label, "payment.captured -> HTTP 500 (try 1)");
+    assert_eq!(tl.end_ms, store::to_ms(at));
 
     let missing = c
         .payment_timeline(&Uuid::now_v7().to_string())
