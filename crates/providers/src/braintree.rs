@@ -524,11 +524,35 @@ pub fn classify_transaction(op: Operation, tx: &Value) -> ProviderResult {
             r.class = OutcomeClass::ProviderUnavailable;
             r.message = Some("Braintree transaction FAILED (processor unavailable)".to_owned());
         }
-        (_, Some("PROCESSOR_DECLINED")) => {
-            r.class = OutcomeClass::SoftDecline;
-            r.message = Some("Braintree transaction PROCESSOR_DECLINED".to_owned());
+        (_, Some(s @ ("PROCESSOR_DECLINED" | "GATEWAY_REJECTED"))) => {
+            // The reason sits in the status history event (ProcessorDeclinedEvent /
+            // GatewayRejectedEvent, REFERENCE.md §3.3); without it: soft / hard.
+            let event = tx
+                .get("statusHistory")
+                .and_then(Value::as_array)
+                .and_then(|h| h.iter().find(|e| str_at(e, "status") == Some(s)));
+            let code = event
+                .and_then(|e| e.pointer("/processorResponse/legacyCode"))
+                .and_then(Value::as_str);
+            let decline_type = event.and_then(|e| str_at(e, "declineType"));
+            let reason = event.and_then(|e| str_at(e, "gatewayRejectionReason"));
+            r.class = match (s, code.and_then(|c| c.parse::<u16>().ok()), reason) {
+                ("GATEWAY_REJECTED", _, Some(reason)) => {
+                    r.decline_code =
+                        Some(format!("gateway_rejected:{}", reason.to_ascii_lowercase()));
+                    classify_gateway_rejection(reason)
+                }
+                ("GATEWAY_REJECTED", _, None) => OutcomeClass::HardDecline,
+                (_, Some(c), _) => {
+                    r.raw_code = owned(code);
+                    r.decline_code = owned(code);
+                    classify_processor_code(c, decline_type)
+                }
+                (_, None, _) => classify_processor_code(0, decline_type),
+            };
+            r.message = Some(format!("Braintree transaction {s}"));
         }
-        (_, Some("GATEWAY_REJECTED" | "SETTLEMENT_DECLINED")) => {
+        (_, Some("SETTLEMENT_DECLINED")) => {
             r.class = OutcomeClass::HardDecline;
         }
         _ => {
@@ -704,6 +728,56 @@ mod tests {
             if ok {
                 assert_eq!(amount::to_decimal(&m), value);
             }
+        }
+    }
+
+    #[test]
+    fn declined_transactions_read_their_history() {
+        let tx = |status: &str, event: Value| json!({"id": "dHg", "status": status, "statusHistory": [event]});
+        let cases = [
+            (
+                tx(
+                    "PROCESSOR_DECLINED",
+                    json!({"status": "PROCESSOR_DECLINED", "processorResponse": {"legacyCode": "2015"}}),
+                ),
+                OutcomeClass::HardDecline,
+            ),
+            (
+                tx(
+                    "PROCESSOR_DECLINED",
+                    json!({"status": "PROCESSOR_DECLINED", "processorResponse": {"legacyCode": "2001"}}),
+                ),
+                OutcomeClass::SoftDecline,
+            ),
+            (
+                tx(
+                    "PROCESSOR_DECLINED",
+                    json!({"status": "PROCESSOR_DECLINED", "declineType": "HARD"}),
+                ),
+                OutcomeClass::HardDecline,
+            ),
+            (
+                tx("PROCESSOR_DECLINED", json!({"status": "AUTHORIZED"})),
+                OutcomeClass::SoftDecline,
+            ),
+            (
+                tx(
+                    "GATEWAY_REJECTED",
+                    json!({"status": "GATEWAY_REJECTED", "gatewayRejectionReason": "THREE_D_SECURE"}),
+                ),
+                OutcomeClass::NeedsCustomerAction,
+            ),
+            (tx("GATEWAY_REJECTED", json!({})), OutcomeClass::HardDecline),
+            (tx("FAILED", json!({})), OutcomeClass::ProviderUnavailable),
+            (tx("VOIDED", json!({})), OutcomeClass::ProviderUnavailable),
+            (tx("SETTLED", json!({})), OutcomeClass::Approved),
+        ];
+        for (t, class) in cases {
+            assert_eq!(
+                classify_transaction(Operation::Retrieve, &t).class,
+                class,
+                "{t}"
+            );
         }
     }
 
