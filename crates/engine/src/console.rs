@@ -298,7 +298,9 @@ customer action (3DS) and unknown outcomes are left out until they resolve. Buck
 /// Alert when the last-5-minute approval rate is below this (with at least
 /// [`ALERT_MIN_CALLS`] counted calls).
 pub const APPROVAL_ALERT_THRESHOLD: f64 = 0.60;
-/// Alert when provider-side failures exceed this share of the last-5-minute calls.
+/// Alert when provider-side failures exceed this share of the last-5-minute calls, for a
+/// connector without its own circuit-breaker threshold (`circuit_failure_threshold_pct`,
+/// migration 0004, used when present).
 pub const FAILURE_ALERT_THRESHOLD: f64 = 0.20;
 /// Minimum calls in the window before a rate alert fires.
 pub const ALERT_MIN_CALLS: i64 = 10;
@@ -1332,9 +1334,11 @@ impl Console {
     /// thresholds, the weight a drained connector would be restored to, and its alerts.
     pub async fn connector_cards(&self) -> Result<Vec<ConnectorCard>, EngineError> {
         let since = OffsetDateTime::now_utc() - time::Duration::minutes(5);
-        let (views, recent) = tokio::try_join!(self.connectors(), async {
-            Ok(store::rollups::recent(&self.pool, self.merchant_id, since).await?)
-        },)?;
+        let (views, recent, thresholds) = tokio::try_join!(
+            self.connectors(),
+            async { Ok(store::rollups::recent(&self.pool, self.merchant_id, since).await?) },
+            async { Ok(store::read::failure_thresholds(&self.pool, self.merchant_id).await?) },
+        )?;
         let mut cards = Vec::with_capacity(views.len());
         for v in views {
             let id = parse_uuid(&v.id, "connector_id")?;
@@ -1352,13 +1356,18 @@ impl Console {
             };
             let approval_rate_5m = rate(c.approved(), c.counted());
             let failure_rate_5m = rate(c.provider_failures(), c.calls);
-            let alerts = alerts_for(&v, &c, approval_rate_5m, failure_rate_5m);
+            let failure_threshold = thresholds
+                .iter()
+                .find(|(cid, _)| *cid == id)
+                .map(|(_, pct)| f64::from(*pct) / 100.0)
+                .unwrap_or(FAILURE_ALERT_THRESHOLD);
+            let alerts = alerts_for(&v, &c, approval_rate_5m, failure_rate_5m, failure_threshold);
             cards.push(ConnectorCard {
                 calls_5m: c.calls,
                 approval_rate_5m,
                 approval_threshold: APPROVAL_ALERT_THRESHOLD,
                 failure_rate_5m,
-                failure_threshold: FAILURE_ALERT_THRESHOLD,
+                failure_threshold,
                 restore_weight,
                 alerts,
                 connector: v,
@@ -1666,6 +1675,7 @@ fn alerts_for(
     c: &Counters,
     approval: Option<f64>,
     failure: Option<f64>,
+    failure_threshold: f64,
 ) -> Vec<ConnectorAlert> {
     let mut out = Vec::new();
     let alert = |kind: &str, value: f64, threshold: f64, message: String| ConnectorAlert {
@@ -1694,17 +1704,17 @@ fn alerts_for(
     }
     if let Some(f) = failure
         && c.calls >= ALERT_MIN_CALLS
-        && f > FAILURE_ALERT_THRESHOLD
+        && f > failure_threshold
     {
         out.push(alert(
             "failure_rate_high",
             f,
-            FAILURE_ALERT_THRESHOLD,
+            failure_threshold,
             format!(
                 "{}: {:.0}% provider-side failures over the last 5 minutes (threshold {:.0}%)",
                 v.name,
                 f * 100.0,
-                FAILURE_ALERT_THRESHOLD * 100.0
+                failure_threshold * 100.0
             ),
         ));
     }

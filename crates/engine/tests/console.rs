@@ -1017,6 +1017,45 @@ async fn alerts_fire_below_the_approval_threshold(pool: PgPool) {
         ("Sim A", "approval_rate_low")
     );
     assert!((alerts[0].value - 0.25).abs() < 1e-9);
+
+    // Provider-side failures against the connector's own breaker threshold (migration 0004).
+    for _ in 0..6 {
+        pay(
+            &fx,
+            at,
+            1000,
+            "USD",
+            "x",
+            &[Call(fx.c, "provider_unavailable", 10, "stop")],
+        )
+        .await;
+        pay(
+            &fx,
+            at,
+            1000,
+            "USD",
+            "x",
+            &[Call(fx.c, "approved", 10, "succeed")],
+        )
+        .await;
+    }
+    let c_alerts = |alerts: &[engine::views::ConnectorAlert]| {
+        alerts
+            .iter()
+            .filter(|a| a.connector_name == "Sim C" && a.kind == "failure_rate_high")
+            .map(|a| a.threshold)
+            .collect::<Vec<f64>>()
+    };
+    assert!(
+        c_alerts(&console(&fx).alerts().await.unwrap()).is_empty(),
+        "50 % is not above the default 50 %"
+    );
+    sqlx::query("UPDATE connectors SET circuit_failure_threshold_pct = 40 WHERE id = $1")
+        .bind(fx.c)
+        .execute(&fx.pool)
+        .await
+        .unwrap();
+    assert_eq!(c_alerts(&console(&fx).alerts().await.unwrap()), vec![0.4]);
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

@@ -677,3 +677,17 @@ pub async fn stored_contexts(
     .fetch_all(pool)
     .await
 }
+
+/// Each connector's circuit-breaker failure threshold, percent of provider-side failures
+/// (`connectors.circuit_failure_threshold_pct`, migration 0004): `(connector id, pct)`.
+pub async fn failure_thresholds(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<Vec<(Uuid, i16)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, circuit_failure_threshold_pct FROM connectors WHERE merchant_id = $1",
+    )
+    .bind(merchant_id)
+    .fetch_all(pool)
+    .await
+}
