@@ -232,6 +232,7 @@ impl Reconciler {
                     c.attempt_id,
                     next,
                     &error,
+                    found.provider_reference.as_deref(),
                 )
                 .await?;
                 return Ok(OneResult::Retried);

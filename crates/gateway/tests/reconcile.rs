@@ -282,3 +282,89 @@ async fn two_reconcilers_never_claim_the_same_attempt(pool: PgPool) {
     );
     assert_eq!(env.emulator.stripe_payment_intents(&env.us_key).len(), 1);
 }
+
+mod common;
+
+/// Every provider: the authorize and the in-line replay both time out (the charge is made but
+/// never answered), the payment stays `unknown` with no fallback, and the background reconciler
+/// (or, for Mollie, whichever of its retrieve and the signed webhook comes first) captures it
+/// with exactly one charge at the emulator.
+async fn background_reconciliation(pool: PgPool, p: Provider) {
+    let (token, currency) = match p {
+        Provider::Stripe => ("pm_card_visa", "USD"),
+        Provider::Square => ("cnon:card-nonce-ok", "USD"),
+        Provider::Braintree => ("fake-valid-nonce", "USD"),
+        Provider::Mollie => ("tkn_emuapprove", "EUR"),
+        Provider::Simulator => unreachable!(),
+    };
+    let env = common::start(
+        pool,
+        vec![
+            common::spec("A", p, 100, false),
+            common::spec("B", p, 0, true),
+        ],
+        Duration::from_millis(600),
+    )
+    .await;
+    let a = env.conn("A").clone();
+    env.emulator
+        .faults()
+        .set(
+            FaultSpec::for_key(a.api_key.clone())
+                .hang(HangMode::After)
+                .hang_for(Duration::from_secs(2))
+                .hang_count(2),
+        )
+        .unwrap();
+    let r = env.pay(&common::checkout(p, token, 2000, currency)).await;
+    assert_eq!(r["status"], "unknown", "{p:?}: {r}");
+    assert_eq!(
+        r["attempts"].as_array().unwrap().len(),
+        1,
+        "no fallback while unknown: {r}"
+    );
+    let id = r["id"].as_str().unwrap();
+    let rec = Reconciler::new(
+        env.payments.clone(),
+        ReconcilerSettings {
+            base_backoff: Duration::ZERO,
+            ..settings(5)
+        },
+    );
+    let mut done = Value::Null;
+    for _ in 0..5 {
+        rec.run_once().await.unwrap();
+        done = env.get(id).await;
+        if done["status"] == "captured" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(done["status"], "captured", "{p:?}: {done}");
+    assert_eq!(done["attempts"][0]["status"], "succeeded", "{done}");
+    let charges = match p {
+        Provider::Stripe => env.emulator.stripe_payment_intents(&a.api_key).len(),
+        Provider::Square => env.emulator.square_payments(&a.api_key).len(),
+        Provider::Braintree => env.emulator.braintree_transactions(&a.api_key).len(),
+        Provider::Mollie => env.emulator.mollie_payments(&a.api_key).len(),
+        Provider::Simulator => 0,
+    };
+    assert_eq!(charges, 1, "{p:?}: exactly one charge");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn stripe_unknown_is_reconciled_in_the_background(pool: PgPool) {
+    background_reconciliation(pool, Provider::Stripe).await
+}
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn square_unknown_is_reconciled_in_the_background(pool: PgPool) {
+    background_reconciliation(pool, Provider::Square).await
+}
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn braintree_unknown_is_reconciled_in_the_background(pool: PgPool) {
+    background_reconciliation(pool, Provider::Braintree).await
+}
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn mollie_unknown_is_reconciled_in_the_background(pool: PgPool) {
+    background_reconciliation(pool, Provider::Mollie).await
+}

@@ -100,22 +100,27 @@ pub async fn claim_unknown(
         .collect()
 }
 
-/// Still unknown: try again at `next_at`, remembering why (`error`, no secrets).
+/// Still unknown: try again at `next_at`, remembering why (`error`, no secrets) and the
+/// provider reference the retrieve learned, if any (the next try can then read the payment by
+/// reference instead of replaying the create, e.g. Mollie's replay returns the saved `open`).
 pub async fn schedule_retry(
     conn: &mut PgConnection,
     merchant_id: Uuid,
     attempt_id: Uuid,
     next_at: OffsetDateTime,
     error: &str,
+    provider_reference: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE attempts SET next_reconcile_at = $3, last_reconcile_error = $4
+        "UPDATE attempts SET next_reconcile_at = $3, last_reconcile_error = $4,
+            provider_reference = coalesce(provider_reference, $5)
          WHERE merchant_id = $1 AND id = $2 AND status = 'unknown'",
     )
     .bind(merchant_id)
     .bind(attempt_id)
     .bind(next_at)
     .bind(error)
+    .bind(provider_reference)
     .execute(conn)
     .await?;
     Ok(())
