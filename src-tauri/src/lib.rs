@@ -11,6 +11,7 @@ pub mod bindings;
 pub mod commands;
 pub mod exports;
 pub mod state;
+pub mod vault_setup;
 
 pub use state::{AppInfo, ConsoleState};
 

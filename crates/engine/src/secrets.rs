@@ -343,3 +343,34 @@ pub async fn rotate(
         pruned_versions,
     })
 }
+
+/// The key source of a desktop console: `SWITCHBOARD_MASTER_KEY_FILE` / `SWITCHBOARD_MASTER_KEY`
+/// when set (tests, shared workstations), else the OS keyring.
+pub fn desktop_key_source() -> KeySource {
+    KeySource::server(|k| std::env::var(k).ok()).unwrap_or_else(KeySource::desktop)
+}
+
+impl Console {
+    /// Console action "rotate master key": [`rotate`] over every merchant, 100 rows per batch,
+    /// retiring and pruning the old version when done. Needs a database role that may update
+    /// every merchant's data keys (the owner/DBA, as `switchboard-vault rotate` uses); other
+    /// roles get `forbidden`.
+    pub async fn rotate_master_key(
+        &self,
+        source: &KeySource,
+    ) -> Result<RotationReport, EngineError> {
+        rotate(self.pool(), source, self.actor(), 100, None, true)
+            .await
+            .map_err(|e| forbidden_or(e, "rotate the master key"))
+    }
+
+    /// First-start import: checks `text` against this database, then stores it in `source`.
+    pub async fn import_master_key(
+        &self,
+        source: &KeySource,
+        text: &SecretString,
+    ) -> Result<KeySetupState, EngineError> {
+        import_master_key(source, text, Some(self.pool())).await?;
+        Ok(key_setup_state(source))
+    }
+}
