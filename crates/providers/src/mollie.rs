@@ -49,7 +49,7 @@
 //! | 409 on authorize (same key still in flight, §4.2) | unknown_outcome |
 //! | 429 | rate_limited |
 //! | 500 / 502 / 503 | provider_unavailable (a create moves no money: an unpaid payment just expires, §4.2) |
-//! | 504, unreadable 2xx body | unknown_outcome |
+//! | 504, unreadable 2xx body, unreadable error body on authorize | unknown_outcome |
 //! | any failure on **retrieve** | unknown_outcome |
 
 use crate::amount;
@@ -409,6 +409,12 @@ pub fn parse_response(op: Operation, resp: &HttpResponse) -> ProviderResult {
             op.as_str(),
             resp.status
         )),
+        (None, false) if op == Operation::Authorize => {
+            ProviderResult::new(OutcomeClass::UnknownOutcome).with_message(format!(
+                "HTTP {} from Mollie with an unreadable body; the create may have happened",
+                resp.status
+            ))
+        }
         (v, false) => {
             let mut r = ProviderResult::new(classify_status(op, resp.status));
             let title = v.as_ref().and_then(|v| str_at(v, "title"));

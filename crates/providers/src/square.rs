@@ -52,7 +52,7 @@
 //! | code in [`AUTH_CONFIG_CODES`] or category `AUTHENTICATION_ERROR`, HTTP 401/403 | auth_config_error |
 //! | `RATE_LIMITED`, category `RATE_LIMIT_ERROR`, HTTP 429 | rate_limited |
 //! | code in [`PROVIDER_SIDE_CODES`] (`INTERNAL_SERVER_ERROR`, `SERVICE_UNAVAILABLE`, `BAD_GATEWAY`, `TEMPORARY_ERROR`), HTTP 500/502/503 | provider_unavailable |
-//! | `GATEWAY_TIMEOUT`, `REQUEST_TIMEOUT`, HTTP 504, HTTP 409 (same key still in flight) | unknown_outcome |
+//! | `GATEWAY_TIMEOUT`, `REQUEST_TIMEOUT`, HTTP 504, HTTP 409 without a listed code (same key still in flight) | unknown_outcome |
 //! | other `PAYMENT_METHOD_ERROR` code | soft_decline; other `REFUND_ERROR` code: hard_decline |
 //! | unreadable body on authorize or any 2xx | unknown_outcome (never a decline, §8) |
 //! | any failure on **retrieve** | unknown_outcome |
@@ -183,6 +183,10 @@ pub fn classify_error(code: Option<&str>, category: Option<&str>, status: u16) -
     });
     if let Some(class) = code_class {
         return class;
+    }
+    if status == 409 {
+        // Our own request with this key is still in flight (REFERENCE.md §2.2): it may charge.
+        return OutcomeClass::UnknownOutcome;
     }
     match category {
         Some("PAYMENT_METHOD_ERROR") => OutcomeClass::SoftDecline,
