@@ -844,3 +844,120 @@ async fn replayed_answers_map_to_the_retrieve_contract() {
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn square_braintree_mollie_wire_requests_and_secret_scrubbing() {
+    use base64::Engine;
+    let exec = executor(2000);
+    let req = authorize_req("att-wire", "cnon:card-nonce-ok");
+
+    // Square: Bearer token, pinned version, JSON body with the idempotency key in it.
+    let token = "EAAAsquare_CANARY_token_123456";
+    let (base, log) = canned(
+        200,
+        r#"{"payment":{"id":"sq1","status":"COMPLETED"}}"#,
+        Duration::ZERO,
+    )
+    .await;
+    let r = exec
+        .authorize(&account(Provider::Square, &base, token), &req)
+        .await;
+    assert_eq!(
+        (r.class, r.captured),
+        (OutcomeClass::Approved, true),
+        "{r:?}"
+    );
+    let seen = log.lock().unwrap()[0].clone();
+    assert_eq!(
+        (seen.method.as_str(), seen.path.as_str()),
+        ("POST", "/v2/payments")
+    );
+    assert_eq!(seen.headers["authorization"], format!("Bearer {token}"));
+    assert_eq!(
+        seen.headers["square-version"],
+        providers::square::SQUARE_VERSION
+    );
+    assert_eq!(seen.headers["content-type"], "application/json");
+    let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(body["idempotency_key"], "att-wire");
+    assert_eq!(
+        body["amount_money"],
+        serde_json::json!({"amount": 2000, "currency": "USD"})
+    );
+    assert_eq!(body["autocomplete"], true);
+    assert_eq!(body["reference_id"], "pay_1");
+
+    // Braintree: Basic public:private, version header, GraphQL body; a body echoing the private
+    // key never reaches the result.
+    let secret = "pub_key_1:priv_CANARY_987654321";
+    let echo = r#"{"errors":[{"message":"bad key priv_CANARY_987654321","extensions":{"errorClass":"AUTHENTICATION"}}]}"#;
+    let (base, log) = canned(401, echo, Duration::ZERO).await;
+    let r = exec
+        .authorize(&account(Provider::Braintree, &base, secret), &req)
+        .await;
+    assert_eq!(r.class, OutcomeClass::AuthConfigError, "{r:?}");
+    assert!(
+        !serde_json::to_string(&r).unwrap().contains("priv_CANARY"),
+        "{r:?}"
+    );
+    let seen = log.lock().unwrap()[0].clone();
+    assert_eq!(seen.path, "/graphql");
+    let basic = base64::engine::general_purpose::STANDARD.encode(secret);
+    assert_eq!(seen.headers["authorization"], format!("Basic {basic}"));
+    assert_eq!(
+        seen.headers["braintree-version"],
+        providers::braintree::BRAINTREE_VERSION
+    );
+    let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(body["operationName"], "ChargePaymentMethod");
+    assert_eq!(body["variables"]["input"]["apiRequestKey"], "att-wire");
+    assert_eq!(body["variables"]["input"]["transaction"]["amount"], "20.00");
+
+    // Mollie: Bearer key, Idempotency-Key header, decimal amount, DELETE for a void.
+    let key = "test_CANARY_mollie_key_12345";
+    let mut mreq = req.clone();
+    mreq.metadata
+        .insert("return_url".into(), "https://shop.example/r".into());
+    mreq.metadata.insert(
+        "webhook_url".into(),
+        "https://sb.example/webhooks/c1".into(),
+    );
+    let (base, log) = canned(201, r#"{"resource":"payment","id":"tr_1","status":"open","_links":{"checkout":{"href":"https://m.example/c"}}}"#, Duration::ZERO).await;
+    let r = exec
+        .authorize(&account(Provider::Mollie, &base, key), &mreq)
+        .await;
+    assert_eq!(r.class, OutcomeClass::NeedsCustomerAction, "{r:?}");
+    let seen = log.lock().unwrap()[0].clone();
+    assert_eq!(seen.headers["authorization"], format!("Bearer {key}"));
+    assert_eq!(seen.headers["idempotency-key"], "att-wire");
+    let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(
+        body["amount"],
+        serde_json::json!({"currency": "USD", "value": "20.00"})
+    );
+    assert_eq!(body["redirectUrl"], "https://shop.example/r");
+    assert_eq!(body["webhookUrl"], "https://sb.example/webhooks/c1");
+    assert_eq!(body["metadata"]["switchboard_payment_id"], "pay_1");
+    assert!(body["metadata"].get("return_url").is_none());
+    let (base, log) = canned(
+        200,
+        r#"{"resource":"payment","id":"tr_1","status":"canceled"}"#,
+        Duration::ZERO,
+    )
+    .await;
+    let r = exec
+        .void(
+            &account(Provider::Mollie, &base, key),
+            &providers::VoidRequest {
+                idempotency_key: "v".into(),
+                provider_reference: "tr_1".into(),
+            },
+        )
+        .await;
+    assert_eq!(r.class, OutcomeClass::Approved, "{r:?}");
+    let seen = log.lock().unwrap()[0].clone();
+    assert_eq!(
+        (seen.method.as_str(), seen.path.as_str()),
+        ("DELETE", "/v2/payments/tr_1")
+    );
+}
