@@ -6,7 +6,7 @@
 //! `POST /v2/payments/{id}/refunds`. `Authorization: Bearer test_…|live_…`: each key is its own
 //! account. There is no synchronous decline: a created payment is `open` and moves to its final
 //! status asynchronously (see the crate docs for the test inputs that decide which and when), or
-//! when forced with [`force_status`] / `POST /_emulator/mollie/payments/{id}/status`.
+//! when forced with `Emulator::mollie_set_status` / `POST /_emulator/mollie/payments/{id}/status`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};

@@ -2,7 +2,7 @@
 //!
 //! A [`WebhookConfig`] is installed per account (the API key / credential the provider module
 //! authenticates with) in process ([`Webhooks::set`]) or over `POST /_emulator/webhooks`. When an
-//! operation changes a payment, the provider module hands a [`Notice`] to [`emit`], which renders
+//! operation changes a payment, the provider module hands a [`Notice`] to `emit`, which renders
 //! it in the configured format, signs it with the configured secret, and POSTs it from a tokio task
 //! with `reqwest`, after `delay_ms` (a *late* webhook: the synchronous answer has already gone out),
 //! `1 + duplicates` times with the **same** body and event id. Every attempt is logged as a
