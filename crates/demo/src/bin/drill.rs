@@ -16,7 +16,11 @@
 //! Figures: time from outage start to circuit open, payments that failed because of the outage
 //! while an eligible backup existed (goal 0), time from restore to circuit closed, time from the
 //! drain to the last attempt on the drained connector per gateway (goal <= 1 s), and payments/s
-//! per 2-second slice. Options: `--concurrency N` per gateway (default 6), `--scale F`.
+//! per 2-second slice. Options: `--concurrency N` per gateway (default 6), `--scale F`, and breaker
+//! settings applied to every connector through `Console::set_circuit_settings` before traffic:
+//! `--window-ms`, `--min-samples`, `--cooldown-ms` (default: the connector defaults).
+//! With a rate threshold over a time window, opening takes about half the window at steady
+//! traffic (the window still holds the pre-outage successes): ~5 s with the 10 s default.
 
 use anyhow::{Context, bail};
 use engine::console::Console;
@@ -213,6 +217,44 @@ async fn main() -> anyhow::Result<()> {
     let emulator = psp_emulator::spawn("127.0.0.1:0".parse()?).await?;
     let name = format!("Drill Merchant {}", uuid::Uuid::now_v7());
     let seeded = demo::seed::seed(&pool, &name, &emulator.base_url()).await?;
+    // Breaker settings: the connector defaults (migration 0004 = routing::CircuitSettings::
+    // default()) unless tuned on the command line, through the console's own operation.
+    let console = Console::new(pool.clone(), seeded.merchant_id, "drill-operator");
+    let defaults = routing::CircuitSettings::default();
+    let tuned = routing::CircuitSettings {
+        window_ms: arg("--window-ms", defaults.window_ms),
+        min_samples: arg("--min-samples", defaults.min_samples),
+        cooldown_ms: arg("--cooldown-ms", defaults.cooldown_ms),
+        ..defaults
+    };
+    if tuned != defaults {
+        for c in [seeded.stripe_us, seeded.stripe_eu, seeded.square_fallback] {
+            console
+                .set_circuit_settings(engine::console_ops::SetCircuitSettings {
+                    connector_id: c.to_string(),
+                    failure_threshold_pct: tuned.failure_threshold_pct,
+                    window_ms: tuned.window_ms,
+                    min_samples: tuned.min_samples,
+                    cooldown_ms: tuned.cooldown_ms,
+                    probe_interval_ms: tuned.probe_interval_ms,
+                    reason: "failover drill: tuned breaker".into(),
+                })
+                .await?;
+        }
+    }
+    println!(
+        "circuit breaker: open above {} % provider-side failures of >= {} calls in {} ms; cool-down {} ms; one probe per {} ms per gateway{}",
+        tuned.failure_threshold_pct,
+        tuned.min_samples,
+        tuned.window_ms,
+        tuned.cooldown_ms,
+        tuned.probe_interval_ms,
+        if tuned == defaults {
+            " (defaults)"
+        } else {
+            " (tuned)"
+        }
+    );
     let bin = gateway_binary()?;
     let mut gws = Vec::new();
     for n in ["gateway-1", "gateway-2"] {
@@ -270,7 +312,6 @@ async fn main() -> anyhow::Result<()> {
 
     // Drain through the console's code path.
     sleep_until(start, 32.0 * scale).await;
-    let console = Console::new(pool.clone(), seeded.merchant_id, "drill-operator");
     let drain_requested = OffsetDateTime::now_utc();
     console
         .set_weight(engine::views::SetWeight {
@@ -341,12 +382,13 @@ async fn main() -> anyhow::Result<()> {
         "payments failed because of the outage while an eligible backup existed: {failed_with_backup} (goal 0; failed payments overall: {failed_total})"
     );
     println!(
-        "calls to Stripe US Primary during the outage: {us_calls_in_outage} ({us_failures} provider-side failures, i.e. before the circuit opened and half-open probes)"
+        "calls to Stripe US Primary during the outage: {us_calls_in_outage} (before the circuit opened, plus half-open probes; {us_failures} provider-side failures on it over the whole run)"
     );
     match closed {
         Some(at) => println!(
-            "restore -> circuit closed (persisted):         {} ms (cool-down 5000 ms + first probe)",
-            ms_between(restored_at, at)
+            "restore -> circuit closed (persisted):         {} ms (at most the cool-down, {} ms, + one probe)",
+            ms_between(restored_at, at),
+            tuned.cooldown_ms
         ),
         None => println!("restore -> circuit closed:                      never (within 30 s)"),
     }
