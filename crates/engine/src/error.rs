@@ -36,7 +36,7 @@ pub enum EngineError {
     },
     /// Database failure.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// Anything else that is our fault.
     #[error("internal error: {0}")]
     Internal(String),
@@ -52,10 +52,26 @@ pub enum EngineError {
     },
 }
 
+/// A database error, except "permission denied" / "row-level security" refusals (SQLSTATE 42501:
+/// the connected role may not do this), which become [`EngineError::Forbidden`] with Postgres's
+/// message (it names the table or policy, never row data).
+impl From<sqlx::Error> for EngineError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(d) = &e
+            && d.code().as_deref() == Some("42501")
+        {
+            return EngineError::Forbidden {
+                message: format!("your database role may not do this ({})", d.message()),
+            };
+        }
+        EngineError::Database(e)
+    }
+}
+
 impl From<store::credentials::CredentialError> for EngineError {
     fn from(e: store::credentials::CredentialError) -> Self {
         match e {
-            store::credentials::CredentialError::Database(d) => EngineError::Database(d),
+            store::credentials::CredentialError::Database(d) => EngineError::from(d),
             store::credentials::CredentialError::Vault(v) => EngineError::Vault(v),
         }
     }

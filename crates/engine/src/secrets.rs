@@ -113,16 +113,28 @@ fn check_reason(reason: &str) -> Result<&str, EngineError> {
     Ok(r)
 }
 
-/// Maps "permission denied" (SQLSTATE 42501, GRANT or RLS) to [`EngineError::Forbidden`].
+/// Rewrites a refusal by Postgres (SQLSTATE 42501, GRANT or RLS; already
+/// [`EngineError::Forbidden`] via `From<sqlx::Error>`) into a sentence about `what`.
 pub(crate) fn forbidden_or(e: EngineError, what: &str) -> EngineError {
-    if let EngineError::Database(sqlx::Error::Database(d)) = &e
-        && d.code().as_deref() == Some("42501")
-    {
-        return EngineError::Forbidden {
+    let refused = match &e {
+        EngineError::Forbidden { .. } => true,
+        EngineError::Database(sqlx::Error::Database(d)) => d.code().as_deref() == Some("42501"),
+        EngineError::InvalidInput { .. }
+        | EngineError::NotFound { .. }
+        | EngineError::IdempotencyKeyReused
+        | EngineError::IdempotencyKeyInUse
+        | EngineError::InvalidState { .. }
+        | EngineError::Database(_)
+        | EngineError::Internal(_)
+        | EngineError::Vault(_) => false,
+    };
+    if refused {
+        EngineError::Forbidden {
             message: format!("your database role may not {what}"),
-        };
+        }
+    } else {
+        e
     }
-    e
 }
 
 impl Console {

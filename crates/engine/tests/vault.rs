@@ -321,3 +321,113 @@ async fn console_credentials_are_write_only(pool: PgPool) {
     assert!(!dbg.contains("never_printed"));
     let _ = SecretString::from("unused");
 }
+
+/// A pool on this test's database acting as `role` through `engine::access::connect_as`
+/// (`SET ROLE` on every connection; the DATABASE_URL login is a superuser that may set any role).
+async fn pool_as(pool: &PgPool, role: &str) -> PgPool {
+    let db: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let base = std::env::var("DATABASE_URL").unwrap();
+    let (without_query, query) = match base.split_once('?') {
+        Some((a, q)) => (a.to_owned(), format!("?{q}")),
+        None => (base.clone(), String::new()),
+    };
+    let url = format!(
+        "{}/{db}{query}",
+        &without_query[..without_query.rfind('/').unwrap()]
+    );
+    engine::access::connect_as(&url, Some(role), 2)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn console_as_the_users_role_is_limited_by_postgres(pool: PgPool) {
+    let keys = Keyset::generate(&mut rand::rng());
+    let a = shop(&pool, &keys, 1).await;
+    let b = shop(&pool, &keys, 2).await;
+    let prefix = format!("sb_t_{}", &Uuid::new_v4().simple().to_string()[..10]);
+    for r in ["support", "operator"] {
+        sqlx::query(&format!(
+            "CREATE ROLE {prefix}_{r} NOLOGIN IN ROLE switchboard_{r}"
+        ))
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO memberships (db_role, merchant_id, role) VALUES ($1, $2, $3)")
+            .bind(format!("{prefix}_{r}"))
+            .bind(a.id)
+            .bind(r)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let weight = |id: ConnectorId| engine::views::SetWeight {
+        connector_id: id.to_string(),
+        weight: 0,
+        reason: "incident drain".into(),
+    };
+    // Support: reads its merchant, may not change a weight or see credentials.
+    let support = pool_as(&pool, &format!("{prefix}_support")).await;
+    let c = Console::new(support.clone(), a.id, "sam");
+    assert_eq!(c.connectors().await.unwrap().len(), 1);
+    let e = c.set_weight(weight(a.connector)).await.unwrap_err();
+    assert_eq!(e.code(), "forbidden", "{e}");
+    let e = c.credentials().await.unwrap_err();
+    assert_eq!(e.code(), "forbidden", "{e}");
+    assert!(e.to_string().contains("credentials"), "{e}");
+    // Another merchant's data is invisible (not an error: there is nothing to see).
+    let other = Console::new(support.clone(), b.id, "sam");
+    assert!(other.connectors().await.unwrap().is_empty());
+    support.close().await;
+
+    // Operator: changes A's weight (audited with the console's actor and reason), not B's.
+    let operator = pool_as(&pool, &format!("{prefix}_operator")).await;
+    let c = Console::new(operator.clone(), a.id, "olga");
+    assert_eq!(c.set_weight(weight(a.connector)).await.unwrap().weight, 0);
+    let mine = engine::access::my_memberships(&operator).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].role, "operator");
+    let e = Console::new(operator.clone(), b.id, "olga")
+        .set_weight(weight(b.connector))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        "not_found",
+        "B's connector is invisible to A's operator: {e}"
+    );
+    let e = c
+        .set_member(engine::access::SetMember {
+            db_role: "mallory".into(),
+            role: "admin".into(),
+            reason: "self-promotion".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "forbidden", "{e}");
+    operator.close().await;
+    let (actor, reason): (String, String) = sqlx::query_as(
+        "SELECT actor, reason FROM audit_log WHERE entity = 'connector' AND action = 'set_weight'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (actor.as_str(), reason.as_str()),
+        ("olga", "incident drain")
+    );
+    for r in ["support", "operator"] {
+        sqlx::query(&format!("DROP ROLE {prefix}_{r}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    assert!(
+        engine::access::connect_as("postgres://x@127.0.0.1:1/db", Some("bad role;"), 1)
+            .await
+            .is_err()
+    );
+}
