@@ -47,6 +47,8 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(90);
 /// Waiting for one UI condition (React renders after load; IPC reads Postgres).
 const UI_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
+/// Session requests tried when tauri-driver's native driver is not up yet.
+const SESSION_ATTEMPTS: u32 = 4;
 
 const MERCHANT_NAME: &str = "E2E Merchant";
 const US: &str = "Stripe US Primary";
@@ -586,17 +588,28 @@ async fn browser_checks(
     let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
     builder.capabilities(caps);
     let webdriver_url = format!("http://127.0.0.1:{port}");
-    let connecting = builder.connect(&webdriver_url);
-    let client = match tokio::time::timeout(SESSION_TIMEOUT, connecting).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => bail!(
-            "WebDriver session creation failed: {e}\n{}",
-            log_tail(&tools.log_path("tauri-driver"))
-        ),
-        Err(_) => bail!(
-            "WebDriver session creation took more than {SESSION_TIMEOUT:?}\n{}",
-            log_tail(&tools.log_path("tauri-driver"))
-        ),
+    // tauri-driver listens before its WebKitWebDriver does: a session request in that gap fails
+    // with "did not respond". Retry that (only that) a few times.
+    let mut attempt = 0;
+    let client = loop {
+        attempt += 1;
+        match tokio::time::timeout(SESSION_TIMEOUT, builder.connect(&webdriver_url)).await {
+            Ok(Ok(c)) => break c,
+            Ok(Err(e))
+                if attempt < SESSION_ATTEMPTS && e.to_string().contains("did not respond") =>
+            {
+                eprintln!("e2e: session attempt {attempt} failed ({e}); retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Ok(Err(e)) => bail!(
+                "WebDriver session creation failed: {e}\n{}",
+                log_tail(&tools.log_path("tauri-driver"))
+            ),
+            Err(_) => bail!(
+                "WebDriver session creation took more than {SESSION_TIMEOUT:?}\n{}",
+                log_tail(&tools.log_path("tauri-driver"))
+            ),
+        }
     };
 
     let started = Instant::now();
@@ -1274,24 +1287,10 @@ async fn check_audit(ctx: &Ctx<'_>) -> Result<()> {
     let client = ctx.client;
     nav(client, "audit").await?;
     wait_for(client, "[data-testid=audit-row]").await?;
-    let rows = client
+    let total = client
         .find_all(Locator::Css("[data-testid=audit-row]"))
-        .await?;
-    let mut found = false;
-    for r in &rows {
-        let t = r.text().await?;
-        if t.contains("e2e-setup")
-            && t.contains("weight: 30 → 0")
-            && t.contains("e2e setup: USD goes")
-        {
-            found = true;
-        }
-    }
-    ensure!(
-        found,
-        "the setup's drain of {EU} is not in the audit log ({} rows)",
-        rows.len()
-    );
+        .await?
+        .len();
     let actor = wait_for(client, "[data-testid=audit-actor]").await?;
     set_value(client, &actor, "nobody-such").await?;
     wait_until("no rows for an unknown actor", || async {
@@ -1303,14 +1302,36 @@ async fn check_audit(ctx: &Ctx<'_>) -> Result<()> {
     })
     .await?;
     set_value(client, &actor, "e2e-setup").await?;
-    wait_for(client, "[data-testid=audit-row]").await?;
+    let rows = wait_until("the setup's row alone", || async {
+        let rows = client
+            .find_all(Locator::Css("[data-testid=audit-row]"))
+            .await?;
+        Ok((rows.len() == 1).then_some(rows))
+    })
+    .await?;
+    let text = rows[0].text().await?;
+    ensure!(
+        text.contains("weight: 30 → 0") && text.contains("e2e setup: USD goes"),
+        "the setup's drain of {EU}: {text}"
+    );
+    let who = rows[0]
+        .find(Locator::Css("[data-testid=audit-actor-cell]"))
+        .await?
+        .attr("title")
+        .await?;
+    ensure!(who.as_deref() == Some("e2e-setup"), "actor cell: {who:?}");
     let count = text_of(client, "[data-testid=audit-count]")
         .await
         .unwrap_or_default();
     ensure!(
-        count.starts_with("1 of"),
-        "audit count with actor filter: {count}"
+        count == format!("1 of {total}"),
+        "audit count with the actor filter: {count}"
     );
+    set_value(client, &actor, "").await?;
+    wait_for(client, "[data-testid=audit-entity]")
+        .await?
+        .select_by_value("connector")
+        .await?;
     Ok(())
 }
 

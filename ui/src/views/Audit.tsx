@@ -198,19 +198,19 @@ export function Audit() {
           <table className="table" data-testid="audit-table">
             <thead>
               <tr>
-                <th style={{ width: 150 }}>Time (UTC)</th>
-                <th style={{ width: 170 }}>Actor</th>
-                <th style={{ width: 170 }}>Entity</th>
-                <th style={{ width: 110 }}>Action</th>
+                <th style={{ width: 100 }}>Time (UTC)</th>
+                <th style={{ width: 140 }}>Actor</th>
+                <th style={{ width: 150 }}>Entity</th>
+                <th style={{ width: 100 }}>Action</th>
                 <th>Reason</th>
-                <th style={{ width: 380 }}>Before → after</th>
+                <th style={{ width: 330 }}>Before → after</th>
               </tr>
             </thead>
             <tbody>
               {shown.map((e) => (
                 <tr key={e.id} data-testid="audit-row">
                   <td className="mono">{formatUtc(e.at_ms)}</td>
-                  <td className="truncate" title={e.actor}>
+                  <td className="truncate" title={e.actor} data-testid="audit-actor-cell">
                     {e.actor}
                   </td>
                   <td>
@@ -218,7 +218,7 @@ export function Audit() {
                   </td>
                   <td>{humanize(e.action)}</td>
                   <td>{e.reason}</td>
-                  <td className="mono small">
+                  <td className="mono small change-lines">
                     <ChangeLines lines={changeSummary(e.before, e.after)} />
                   </td>
                 </tr>
