@@ -627,6 +627,13 @@ async fn browser_checks(
     match &result {
         Ok(()) => {
             eprintln!("e2e: {view} passed after {:?}", started.elapsed());
+            // The view from its top (clicks scroll the page to what they touch).
+            let _ = client
+                .execute(
+                    "document.querySelector('main.content')?.scrollTo(0, 0); window.scrollTo(0, 0);",
+                    vec![],
+                )
+                .await;
             save_screenshot(
                 &client,
                 &artifacts_dir().join(format!("console-{view}.png")),
@@ -911,7 +918,6 @@ async fn check_matrix(ctx: &Ctx<'_>) -> Result<()> {
         elsewhere.contains("succeeded elsewhere"),
         "no 'succeeded elsewhere' count in the cell: {elsewhere:?}"
     );
-    save_screenshot(client, &artifacts_dir().join("console-matrix.png")).await;
 
     cell.click().await?;
     wait_for(client, "[data-testid=base-filter]").await?;
@@ -922,6 +928,10 @@ async fn check_matrix(ctx: &Ctx<'_>) -> Result<()> {
     wait_for(client, &row_css)
         .await
         .context("the fallback payment is not in the cell's list")?;
+    save_screenshot(client, &artifacts_dir().join("console-matrix-drill.png")).await;
+    // Back to the matrix for the view's own screenshot.
+    nav(client, "matrix").await?;
+    wait_for(client, &cell_css).await?;
     Ok(())
 }
 
@@ -1009,6 +1019,7 @@ async fn check_finance(ctx: &Ctx<'_>) -> Result<()> {
         Ok(text_of(client, "[data-testid=csv-done]").await)
     })
     .await?;
+    save_screenshot(client, &artifacts_dir().join("console-finance-export.png")).await;
     let written = done.trim_start_matches("Saved to").trim().to_owned();
     let csv = std::fs::read_to_string(&written).with_context(|| format!("reading {written}"))?;
     let mut lines = csv.lines();
@@ -1156,6 +1167,11 @@ async fn check_operators(ctx: &Ctx<'_>) -> Result<()> {
         Ok(card_weight(client, EU).await.filter(|t| t == "30"))
     })
     .await?;
+    save_screenshot(
+        client,
+        &artifacts_dir().join("console-operators-restore.png"),
+    )
+    .await;
     ensure!(
         db_weight(backend, backend.seeded.stripe_eu.0).await? == 30,
         "restore not persisted"
@@ -1224,6 +1240,11 @@ async fn check_policies(ctx: &Ctx<'_>) -> Result<()> {
     .trim()
     .parse()
     .unwrap_or(-1);
+    save_screenshot(
+        client,
+        &artifacts_dir().join("console-policies-simulation.png"),
+    )
+    .await;
     ensure!(
         changed > 0,
         "simulation changed {changed} paths (USD payments must change)"
