@@ -51,8 +51,8 @@
 //! | code in [`VALIDATION_CODES`] or category `INVALID_REQUEST_ERROR` | validation_error |
 //! | code in [`AUTH_CONFIG_CODES`] or category `AUTHENTICATION_ERROR`, HTTP 401/403 | auth_config_error |
 //! | `RATE_LIMITED`, category `RATE_LIMIT_ERROR`, HTTP 429 | rate_limited |
-//! | code in [`PROVIDER_SIDE_CODES`] (`INTERNAL_SERVER_ERROR`, `SERVICE_UNAVAILABLE`, `BAD_GATEWAY`, `TEMPORARY_ERROR`), HTTP 500/502/503 | provider_unavailable |
-//! | `GATEWAY_TIMEOUT`, `REQUEST_TIMEOUT`, HTTP 504, HTTP 409 without a listed code (same key still in flight) | unknown_outcome |
+//! | code in [`PROVIDER_SIDE_CODES`] (`SERVICE_UNAVAILABLE`, `BAD_GATEWAY`, `TEMPORARY_ERROR`), HTTP 502/503 | provider_unavailable |
+//! | `INTERNAL_SERVER_ERROR`, HTTP 500 (deviation from §2.3, see [`UNKNOWN_CODES`]), `GATEWAY_TIMEOUT`, `REQUEST_TIMEOUT`, HTTP 504, HTTP 409 without a listed code (same key still in flight) | unknown_outcome |
 //! | other `PAYMENT_METHOD_ERROR` code | soft_decline; other `REFUND_ERROR` code: hard_decline |
 //! | unreadable body on authorize or any 2xx | unknown_outcome (never a decline, §8) |
 //! | any failure on **retrieve** | unknown_outcome |
@@ -149,15 +149,17 @@ pub const AUTH_CONFIG_CODES: &[&str] = &[
 ];
 
 /// Codes classed provider_unavailable (REFERENCE.md §2.3).
-pub const PROVIDER_SIDE_CODES: &[&str] = &[
-    "INTERNAL_SERVER_ERROR",
-    "SERVICE_UNAVAILABLE",
-    "BAD_GATEWAY",
-    "TEMPORARY_ERROR",
-];
+pub const PROVIDER_SIDE_CODES: &[&str] = &["SERVICE_UNAVAILABLE", "BAD_GATEWAY", "TEMPORARY_ERROR"];
 
 /// Codes classed unknown_outcome (REFERENCE.md §2.3: retry with the same key).
-pub const UNKNOWN_CODES: &[&str] = &["GATEWAY_TIMEOUT", "REQUEST_TIMEOUT"];
+/// `INTERNAL_SERVER_ERROR` is here, not provider-side as §2.3 lists it: a 500 can come after the
+/// payment was made, so the engine must reconcile (replay the create with its key, which returns
+/// the first result, §2.2) before any fallback, the same rule as Stripe's 500 (§1.2).
+pub const UNKNOWN_CODES: &[&str] = &[
+    "GATEWAY_TIMEOUT",
+    "REQUEST_TIMEOUT",
+    "INTERNAL_SERVER_ERROR",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Classifier
@@ -208,7 +210,8 @@ fn class_of_status(status: u16) -> OutcomeClass {
         429 => OutcomeClass::RateLimited,
         402 => OutcomeClass::SoftDecline,
         400..=499 => OutcomeClass::ValidationError,
-        500 | 502 | 503 => OutcomeClass::ProviderUnavailable,
+        502 | 503 => OutcomeClass::ProviderUnavailable,
+        // 500 (may come after the payment was made), 504 and anything unexpected.
         _ => OutcomeClass::UnknownOutcome,
     }
 }
@@ -525,11 +528,6 @@ fn parse_error(op: Operation, status: u16, v: &Value) -> ProviderResult {
         (Some(c), None) => c.to_owned(),
         (None, None) => format!("HTTP {status} from Square without errors[]"),
     });
-    if op == Operation::Authorize && r.class == OutcomeClass::ProviderUnavailable && status == 500 {
-        r.message = r.message.map(|m| {
-            format!("{m} (Square 500: safe to retry with the same key, REFERENCE.md §2.2)")
-        });
-    }
     r
 }
 

@@ -29,6 +29,12 @@ const DEVIATIONS: &[(&str, &str, &str, &str)] = &[
         "Stripe saves a 500 under the idempotency key and a charge may exist (REFERENCE.md §1.2, §1.4, §5)",
     ),
     (
+        "square/error_internal_server_error_500.json",
+        "provider_unavailable",
+        "unknown_outcome",
+        "a Square 500 can come after the payment was made; reconcile by replaying the create with its idempotency_key (REFERENCE.md §2.2) before any fallback, as for Stripe's 500",
+    ),
+    (
         "square/error_invalid_expiration_400.json",
         "validation_error",
         "hard_decline",
