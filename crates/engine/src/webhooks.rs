@@ -147,6 +147,7 @@ impl Webhooks {
         // milliseconds on the emulator): while the payment is still `processing` the gateway
         // that sent the call owns it, so wait (bounded) for its last step to commit.
         let deadline = tokio::time::Instant::now() + PROCESSING_WAIT;
+        let mut pause = std::time::Duration::from_millis(20);
         let matched = loop {
             let m = store::webhooks::match_attempt(
                 pool,
@@ -161,7 +162,8 @@ impl Webhooks {
                     if a.payment_status == "processing"
                         && tokio::time::Instant::now() < deadline =>
                 {
-                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_millis(400));
                 }
                 Some(_) | None => break m,
             }

@@ -160,6 +160,18 @@ async fn main() -> anyhow::Result<()> {
         demo::summary::summary(&pool, seeded.merchant_id).await?
     );
     print!("{}", webhook_summary(&pool, seeded.merchant_id).await?);
+    let deliveries = emulator.webhooks().deliveries();
+    let answered = deliveries.iter().filter(|d| d.status.is_some()).count();
+    let stored = store::webhooks::webhook_counts(&pool, seeded.merchant_id)
+        .await?
+        .iter()
+        .map(|r| r.3)
+        .sum::<i64>();
+    println!(
+        "The emulator sent {} webhook deliveries ({answered} answered); {} duplicate deliveries were answered 200 and dropped (one effect per provider event)",
+        deliveries.len(),
+        (answered as i64 - stored).max(0)
+    );
     println!();
 
     if has_flag("--no-console") {
