@@ -769,9 +769,10 @@ async fn api(
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .map(|k| Idem {
+                // One key space per account: the same key on another endpoint is a mismatch (400).
                 key: k.to_owned(),
-                scope: path.clone(),
-                request: parsed.clone(),
+                scope: String::new(),
+                request: json!({"path": path, "body": parsed}),
             })
     } else {
         None

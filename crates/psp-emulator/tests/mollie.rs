@@ -230,6 +230,17 @@ async fn idempotency_key_replays_and_faults() {
     assert_eq!(env.emu.mollie_payments(KEY).len(), 1);
     let other = create(&env, payment("4.00", "Idem"), Some("idem-1")).await;
     assert_eq!(other.status, 400);
+    let id = first.json["id"].as_str().unwrap();
+    let other_endpoint = env
+        .json_call(
+            Method::POST,
+            &format!("{}/v2/payments/{id}/refunds", env.emu.mollie_base_url()),
+            KEY,
+            Some(json!({"amount": {"currency": "EUR", "value": "1.00"}})),
+            Some("idem-1"),
+        )
+        .await;
+    assert_eq!(other_endpoint.status, 400, "{}", other_endpoint.text);
 
     env.emu
         .faults()
