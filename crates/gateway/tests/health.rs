@@ -442,9 +442,115 @@ async fn a_weight_change_reaches_a_listening_gateway_without_traffic(pool: PgPoo
     }
 }
 
+/// Requests a test receiver got: (signature header, body).
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn transitions_are_compare_and_set_on_the_generation(pool: PgPool) {
+    let e = env(pool).await;
+    let row = store::health::load_circuit(&e.pool, e.merchant_id, e.us.0)
+        .await
+        .unwrap()
+        .unwrap();
+    let g = row.state.generation;
+    let t = routing::Transition {
+        from: Phase::Closed,
+        to: Phase::Open,
+        from_generation: g,
+        at_ms: 1_000,
+        reason: routing::TransitionReason::FailureRate {
+            failures: 5,
+            samples: 5,
+        },
+    };
+    let w = |t| store::health::write_transition(&e.pool, e.merchant_id, e.us.0, t, "gw-a", "x");
+    assert!(w(&t).await.unwrap(), "first writer wins");
+    assert!(
+        !w(&t).await.unwrap(),
+        "the same transition from a stale generation is refused"
+    );
+    let after = store::health::load_circuit(&e.pool, e.merchant_id, e.us.0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (after.state.phase, after.state.generation),
+        (Phase::Open, g + 1)
+    );
+    // An operator override blocks automatic transitions.
+    let console = Console::new(e.pool.clone(), e.merchant_id, "erin");
+    console
+        .force_circuit(ForceCircuit {
+            connector_id: e.us.to_string(),
+            mode: "closed".into(),
+            reason: "maintenance window".into(),
+        })
+        .await
+        .unwrap();
+    let t2 = routing::Transition {
+        from: Phase::Closed,
+        to: Phase::Open,
+        from_generation: g + 2,
+        ..t
+    };
+    assert!(
+        !w(&t2).await.unwrap(),
+        "forced circuits never move automatically"
+    );
+    let audit: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor, reason FROM audit_log WHERE entity_id = $1 AND action = 'update' ORDER BY id",
+    )
+    .bind(e.us.to_string())
+    .fetch_all(&e.pool)
+    .await
+    .unwrap();
+    assert!(audit.contains(&("gw-a".into(), "x".into())), "{audit:?}");
+    assert!(
+        audit.contains(&("erin".into(), "maintenance window".into())),
+        "{audit:?}"
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_poll_reloads_a_config_whose_notification_was_missed(pool: PgPool) {
+    let e = env(pool).await;
+    // A gateway without the listener tasks: only the poll function is exercised.
+    let executor = Executor::new(ExecutorConfig {
+        connect_timeout: Duration::from_secs(1),
+        read_timeout: Duration::from_secs(1),
+    })
+    .unwrap();
+    let payments = Payments::new(
+        e.pool.clone(),
+        executor,
+        Arc::new(SystemClock),
+        Arc::new(RandomRolls),
+    )
+    .with_keys(test_keys());
+    let cfg = payments.config();
+    let v0 = cfg.get(e.merchant_id, Mode::Test).await.unwrap().version;
+    Console::new(e.pool.clone(), e.merchant_id, "frank")
+        .force_circuit(ForceCircuit {
+            connector_id: e.us.to_string(),
+            mode: "open".into(),
+            reason: "poll test".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        cfg.get(e.merchant_id, Mode::Test).await.unwrap().version,
+        v0,
+        "still cached"
+    );
+    assert_eq!(cfg.health().phase(e.merchant_id, e.us), Some(Phase::Closed));
+    cfg.refresh_stale().await;
+    assert!(cfg.get(e.merchant_id, Mode::Test).await.unwrap().version > v0);
+    assert_eq!(cfg.health().phase(e.merchant_id, e.us), Some(Phase::Open));
+}
+
 /// A merchant endpoint on 127.0.0.1:0 that answers 500 to the first `fail_first` requests.
-async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
-    let got: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+async fn receiver(fail_first: usize) -> (String, Received) {
+    let got: Received = Arc::default();
     let seen = got.clone();
     let app = axum::Router::new().route(
         "/hooks",
