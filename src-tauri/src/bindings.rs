@@ -5,6 +5,8 @@
 
 use crate::exports::{ExportJob, Period};
 use crate::state::AppInfo;
+use engine::console_ops::{CircuitView, ForceCircuit, MerchantWebhookView, WebhookDeliveryView};
+use engine::secrets::{CredentialView, KeySetupState, RotationReport, SetCredential};
 use engine::views::{
     AuditEntry, ChartFormat, ChartKind, CommandError, ConnectorAction, ConnectorCard,
     ConnectorView, FallbackMatrixView, FinanceTable, PaymentDetail, PaymentPage, PaymentSearch,
@@ -48,6 +50,14 @@ pub fn export_bindings(dir: &Path) -> Result<Vec<String>, ts_rs::ExportError> {
     PolicyState::export_all(&cfg)?;
     PolicyValidation::export_all(&cfg)?;
     SimulationResult::export_all(&cfg)?;
+    CircuitView::export_all(&cfg)?;
+    ForceCircuit::export_all(&cfg)?;
+    MerchantWebhookView::export_all(&cfg)?;
+    WebhookDeliveryView::export_all(&cfg)?;
+    KeySetupState::export_all(&cfg)?;
+    CredentialView::export_all(&cfg)?;
+    SetCredential::export_all(&cfg)?;
+    RotationReport::export_all(&cfg)?;
 
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)

@@ -394,3 +394,46 @@ pub async fn explain_route(
         .await?;
     Ok(decision.trace)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Health (issue 5) console actions: circuit overrides and merchant webhook deliveries/replay.
+
+use engine::console_ops::{CircuitView, ForceCircuit, MerchantWebhookView, WebhookDeliveryView};
+
+/// Shared circuit-breaker state of every connector.
+#[tauri::command]
+pub async fn circuits(state: State<'_, ConsoleState>) -> Result<Vec<CircuitView>, CommandError> {
+    Ok(state.console().await?.circuits().await?)
+}
+
+/// Forces a connector's circuit open or closed, or back to automatic (`mode`: `open`, `closed`,
+/// `auto`), with an audited reason.
+#[tauri::command]
+pub async fn force_circuit(
+    state: State<'_, ConsoleState>,
+    req: ForceCircuit,
+) -> Result<CircuitView, CommandError> {
+    Ok(state.console().await?.force_circuit(req).await?)
+}
+
+/// The merchant webhooks of a payment with every delivery attempt.
+#[tauri::command]
+pub async fn merchant_webhooks(
+    state: State<'_, ConsoleState>,
+    id: String,
+) -> Result<Vec<MerchantWebhookView>, CommandError> {
+    Ok(state.console().await?.merchant_webhooks(id.trim()).await?)
+}
+
+/// Sends one merchant webhook again now (logged with the operator).
+#[tauri::command]
+pub async fn replay_merchant_webhook(
+    state: State<'_, ConsoleState>,
+    outbox_id: i64,
+) -> Result<WebhookDeliveryView, CommandError> {
+    Ok(state
+        .console()
+        .await?
+        .replay_merchant_webhook(outbox_id)
+        .await?)
+}

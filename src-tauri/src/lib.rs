@@ -49,6 +49,18 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::simulate_policy,
             commands::publish_policy,
             commands::explain_route,
+            commands::circuits,
+            commands::force_circuit,
+            commands::merchant_webhooks,
+            commands::replay_merchant_webhook,
+            vault_setup::vault_key_state,
+            vault_setup::vault_create_key,
+            vault_setup::vault_import_key,
+            vault_setup::list_credentials,
+            vault_setup::set_credential,
+            vault_setup::list_members,
+            vault_setup::set_member,
+            vault_setup::rotate_master_key,
         ])
         .run(tauri::generate_context!())
 }
