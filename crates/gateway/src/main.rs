@@ -55,16 +55,15 @@ async fn main() -> anyhow::Result<()> {
     let key_source = vault::KeySource::server(|k| std::env::var(k).ok()).context(
         "no master key: set SWITCHBOARD_MASTER_KEY_FILE (a key file) or SWITCHBOARD_MASTER_KEY (v1:<64 hex digits>)",
     )?;
-    let keys = Arc::new(
-        key_source
-            .load()
-            .with_context(|| format!("cannot load the master keys from {}", key_source.describe()))?,
-    );
+    let keys =
+        Arc::new(key_source.load().with_context(|| {
+            format!("cannot load the master keys from {}", key_source.describe())
+        })?);
     store::credentials::verify_keys(&pool, &keys)
         .await
         .context("master key check against the database")?;
-    let payments = Payments::new(pool, executor, Arc::new(SystemClock), Arc::new(RandomRolls))
-        .with_keys(keys);
+    let payments =
+        Payments::new(pool, executor, Arc::new(SystemClock), Arc::new(RandomRolls)).with_keys(keys);
     let reconciler = (std::env::var("RECONCILER").as_deref() != Ok("off")).then(|| {
         engine::reconciler::Reconciler::new(
             payments.clone(),

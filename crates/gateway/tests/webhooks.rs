@@ -461,7 +461,10 @@ async fn signed_webhook_verifies_and_a_changed_byte_is_rejected(pool: PgPool, p:
         Provider::Simulator => unreachable!(),
     };
     let r = env.pay(&checkout(p, token, 2000, currency)).await;
-    let reference = r["attempts"][0]["provider_reference"].as_str().unwrap().to_owned();
+    let reference = r["attempts"][0]["provider_reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     if p == Provider::Braintree {
         env.emulator
             .send_webhook(&a.api_key, "transaction_settled", &reference)
@@ -479,13 +482,20 @@ async fn signed_webhook_verifies_and_a_changed_byte_is_rejected(pool: PgPool, p:
     let keep: Vec<(&str, String)> = headers
         .iter()
         .filter(|(k, _)| {
-            k.starts_with("x-square") || k.starts_with("x-mollie") || k == "stripe-signature" || k == "content-type"
+            k.starts_with("x-square")
+                || k.starts_with("x-mollie")
+                || k == "stripe-signature"
+                || k == "content-type"
         })
         .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
     let mut tampered = body.clone();
     // A byte inside the signed payload (Braintree: inside bt_payload, the form's last field).
-    let i = if p == Provider::Braintree { body.len() - 8 } else { body.len() / 2 };
+    let i = if p == Provider::Braintree {
+        body.len() - 8
+    } else {
+        body.len() / 2
+    };
     tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
     let (status, e) = env.deliver(a.id, &keep, &tampered).await;
     assert!(status == 400 || status == 401, "{p:?}: {status} {e}");
@@ -493,10 +503,18 @@ async fn signed_webhook_verifies_and_a_changed_byte_is_rejected(pool: PgPool, p:
     let (status, ok) = env.deliver(a.id, &keep, &body).await;
     assert_eq!(status, 200, "{p:?}: {ok}");
     let rows = env.webhooks(a.id).await;
-    assert_eq!(rows.iter().filter(|r| r.verdict == "rejected").count(), 1, "{rows:?}");
+    assert_eq!(
+        rows.iter().filter(|r| r.verdict == "rejected").count(),
+        1,
+        "{rows:?}"
+    );
     let verified: Vec<_> = rows.iter().filter(|r| r.verdict == "verified").collect();
     assert_eq!(verified.len(), 1, "{rows:?}");
-    assert_eq!(verified[0].payment_id.map(|u| u.to_string()).as_deref(), r["id"].as_str(), "{rows:?}");
+    assert_eq!(
+        verified[0].payment_id.map(|u| u.to_string()).as_deref(),
+        r["id"].as_str(),
+        "{rows:?}"
+    );
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
