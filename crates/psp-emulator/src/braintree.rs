@@ -179,6 +179,10 @@ struct Tx {
     /// Oldest first: (status, time, amount).
     history: Vec<(TxStatus, OffsetDateTime, i64)>,
     refunded: i64,
+    /// Processor response code of a decline or failure (2000–3000).
+    processor_code: Option<u32>,
+    /// Gateway rejection reason (`fraud`, …).
+    rejection: Option<&'static str>,
 }
 
 fn money(minor: i64, currency: &str) -> Value {
@@ -204,6 +208,16 @@ impl Tx {
                     "amount": money(*amount, &self.currency),
                     "terminal": matches!(s, TxStatus::Voided | TxStatus::ProcessorDeclined | TxStatus::GatewayRejected | TxStatus::Failed | TxStatus::Settled)
                 });
+                if let (TxStatus::ProcessorDeclined | TxStatus::Failed, Some(code)) =
+                    (*s, self.processor_code)
+                {
+                    e["processorResponse"] =
+                        json!({"legacyCode": code.to_string(), "message": processor_message(code)});
+                    e["declineType"] = json!(if is_hard(code) { "HARD" } else { "SOFT" });
+                }
+                if let (TxStatus::GatewayRejected, Some(r)) = (*s, self.rejection) {
+                    e["gatewayRejectionReason"] = json!(r.to_ascii_uppercase());
+                }
                 if *s == TxStatus::Authorized {
                     e["processorResponse"] = json!({"legacyCode": "1000", "message": "Approved", "authorizationId": "EMU123", "cvvResponse": "MATCHES", "avsPostalCodeResponse": "MATCHES", "avsStreetAddressResponse": "NOT_PROVIDED"});
                 }
@@ -667,6 +681,8 @@ fn charge(d: &mut Data, op: Operation, input: &Value, forced: Option<String>) ->
         created_at: t,
         history: Vec::new(),
         refunded: 0,
+        processor_code: None,
+        rejection: None,
     };
     let result = match outcome {
         ChargeOutcome::Invalid(code, msg) => {
@@ -692,6 +708,7 @@ fn charge(d: &mut Data, op: Operation, input: &Value, forced: Option<String>) ->
             } else {
                 TxStatus::ProcessorDeclined
             };
+            tx.processor_code = Some(code);
             tx.history.push((tx.status, t, amount));
             let decline_type = if is_hard(code) { "HARD" } else { "SOFT" };
             SavedResult::Error(
@@ -706,6 +723,7 @@ fn charge(d: &mut Data, op: Operation, input: &Value, forced: Option<String>) ->
         }
         ChargeOutcome::GatewayRejected(reason) => {
             tx.status = TxStatus::GatewayRejected;
+            tx.rejection = Some(reason);
             tx.history.push((tx.status, t, amount));
             SavedResult::Error(
                 user_error(

@@ -138,6 +138,11 @@ async fn amount_rule_and_nonces_decline_with_errors_and_http_200() {
     assert_eq!(txs.len(), 4);
     assert_eq!(txs[0]["status"], "FAILED");
     assert_eq!(txs[1]["status"], "PROCESSOR_DECLINED");
+    // Read back, the decline keeps its reason (ProcessorDeclinedEvent).
+    let ev = &txs[1]["statusHistory"][0];
+    assert_eq!(ev["__typename"], "ProcessorDeclinedEvent");
+    assert_eq!(ev["processorResponse"]["legacyCode"], "2015");
+    assert_eq!(ev["declineType"], "HARD");
 
     let unknown = env
         .graphql(
