@@ -206,11 +206,15 @@ async fn each_role_sees_and_changes_only_what_it_may(pool: PgPool) {
         // Own merchant's payments, attempts, events visible; another merchant's invisible.
         assert_eq!(count(&p, pay, a.id).await.unwrap(), 1, "{r} reads A");
         assert_eq!(count(&p, pay, b.id).await.unwrap(), 0, "{r} must not see B");
-        let all: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
-            .fetch_one(&p)
+        let all: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM payments")
+            .fetch_all(&p)
             .await
             .unwrap();
-        assert_eq!(all, 1, "{r}: only A's payment in an unfiltered read");
+        assert_eq!(
+            all,
+            vec![a.payment],
+            "{r}: only A's payment in an unfiltered read"
+        );
         count(
             &p,
             "SELECT count(*) FROM attempts WHERE merchant_id = $1",
