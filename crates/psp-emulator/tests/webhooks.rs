@@ -175,3 +175,41 @@ async fn late_duplicate_and_on_demand_over_the_control_api() {
     assert_eq!(cleared.json["webhooks"].as_array().unwrap().len(), 0);
     env.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_failed_delivery_is_logged_without_the_secret() {
+    let env = start().await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    }; // dropped: nothing listens there now
+    env.emu
+        .webhooks()
+        .set(
+            WebhookConfig::new(
+                KEY_A,
+                format!("http://{closed}/hooks"),
+                WebhookFormat::Stripe,
+            )
+            .secret(SECRET),
+        )
+        .unwrap();
+    env.pay(KEY_A, "1000", "pm_card_visa", "automatic").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let log = env.emu.webhooks().deliveries();
+        if !log.is_empty() {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "no delivery attempt logged");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(log[0].status, None);
+    assert!(log[0].error.is_some());
+    assert_eq!(log[0].event_type, "payment_intent.succeeded");
+    let json = env
+        .control(Method::GET, "/_emulator/webhooks/deliveries", None)
+        .await;
+    assert!(!json.text.contains(SECRET));
+    env.emu.shutdown().await;
+}
