@@ -437,6 +437,27 @@ async fn braintree_over_http() {
         );
     }
 
+    // A declined transaction read back by node keeps its reason (ProcessorDeclinedEvent).
+    let r = exec
+        .authorize(
+            &acct,
+            &auth(
+                "bt-readback",
+                "fake-valid-nonce",
+                money(201_500, "USD"),
+                CaptureMode::Automatic,
+            ),
+        )
+        .await;
+    assert_class(&r, OutcomeClass::HardDecline, "2015");
+    let declined = emu.braintree_transactions(BT_KEY)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let back = exec.retrieve(&acct, &by_ref(&declined)).await;
+    assert_class(&back, OutcomeClass::HardDecline, "2015 read back");
+    assert_eq!(back.decline_code.as_deref(), Some("2015"));
+
     fault_5xx(&emu, BT_KEY, 503);
     let r = exec
         .authorize(
