@@ -12,8 +12,9 @@ import { Finance } from "./views/Finance";
 import { PaymentDetailView } from "./views/PaymentDetail";
 import { Payments, emptyFilters, initialPaymentsState, type PaymentsState } from "./views/Payments";
 import { Policies } from "./views/Policies";
+import { Security } from "./views/Security";
 
-export type ViewName = "connectors" | "payments" | "matrix" | "charts" | "finance" | "policies" | "audit";
+export type ViewName = "connectors" | "payments" | "matrix" | "charts" | "finance" | "policies" | "audit" | "security";
 
 const NAV: { view: ViewName; label: string; hint: string; key: string }[] = [
   { view: "payments", label: "Payments", hint: "search · timelines", key: "1" },
@@ -23,6 +24,7 @@ const NAV: { view: ViewName; label: string; hint: string; key: string }[] = [
   { view: "finance", label: "Finance", hint: "volume per account · CSV", key: "5" },
   { view: "policies", label: "Policies", hint: "edit · simulate · publish", key: "6" },
   { view: "audit", label: "Audit", hint: "who changed what", key: "7" },
+  { view: "security", label: "Security", hint: "master key · credentials", key: "8" },
 ];
 
 
@@ -71,6 +73,7 @@ export function App({ initialView = "connectors" }: { initialView?: ViewName }) 
   const [payments, setPayments] = useState<PaymentsState>(initialPaymentsState);
   const [period, setPeriod] = useState<PeriodKey>("24h");
   const [connectorNames, setConnectorNames] = useState<{ id: string; name: string }[]>([]);
+  const [keyProblem, setKeyProblem] = useState<string | null>(null);
 
   const loadInfo = useCallback(async () => {
     setInfoState({ kind: "loading" });
@@ -94,6 +97,16 @@ export function App({ initialView = "connectors" }: { initialView?: ViewName }) 
       .then((list) => setConnectorNames(list.map((c) => ({ id: c.id, name: c.name }))))
       .catch(() => undefined);
   }, [ready, backend]);
+
+  // First start: without the master key this desktop cannot decrypt credentials (re-checked on
+  // every view change, so the banner goes once the key is set up).
+  useEffect(() => {
+    if (!ready) return;
+    backend
+      .vaultKeyState()
+      .then((k) => setKeyProblem(k.state === "ready" ? null : k.message))
+      .catch(() => undefined);
+  }, [ready, backend, view]);
 
   // Alt+1..7 switch views from anywhere.
   useEffect(() => {
@@ -149,6 +162,8 @@ export function App({ initialView = "connectors" }: { initialView?: ViewName }) 
     content = <Policies />;
   } else if (view === "audit") {
     content = <Audit />;
+  } else if (view === "security") {
+    content = <Security connectors={connectorNames} />;
   } else {
     content = <Connectors />;
   }
@@ -206,6 +221,14 @@ export function App({ initialView = "connectors" }: { initialView?: ViewName }) 
       <main className="content">
         {notReadyError !== null && (
           <ErrorBanner error={notReadyError} title="Not connected:" onRetry={() => void loadInfo()} />
+        )}
+        {keyProblem !== null && view !== "security" && notReadyError === null && (
+          <div className="key-banner" data-testid="key-banner">
+            Master key not set up on this desktop: {keyProblem}{" "}
+            <button type="button" className="btn btn-small" onClick={() => go("security")}>
+              Set it up
+            </button>
+          </div>
         )}
         {content}
       </main>

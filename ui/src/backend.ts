@@ -29,6 +29,16 @@ import type {
   SimulationResult,
   SuccessRateCharts,
 } from "./types";
+import type {
+  CircuitView,
+  CredentialView,
+  ForceCircuit,
+  KeySetupState,
+  MerchantWebhookView,
+  RotationReport,
+  SetCredential,
+  WebhookDeliveryView,
+} from "./bindings";
 
 /** Everything the console can ask the Rust side. Each method rejects with a `CommandError`. */
 export interface Backend {
@@ -60,6 +70,20 @@ export interface Backend {
   publishPolicy(json: string, note: string): Promise<PolicyState>;
   /** Dry-run route decision for a hand-typed payment context (JSON), with `policyJson` or the published policy. */
   explainRoute(contextJson: string, policyJson: string | null): Promise<RouteTrace>;
+  /** Circuit-breaker state of every connector. */
+  circuits(): Promise<CircuitView[]>;
+  /** Force a circuit `open`/`closed`, or `auto` to release, with an audited reason. */
+  forceCircuit(req: ForceCircuit): Promise<CircuitView>;
+  merchantWebhooks(paymentId: string): Promise<MerchantWebhookView[]>;
+  replayMerchantWebhook(outboxId: number): Promise<WebhookDeliveryView>;
+  vaultKeyState(): Promise<KeySetupState>;
+  vaultCreateKey(): Promise<KeySetupState>;
+  /** Imports a master key; the text is never echoed back. */
+  vaultImportKey(text: string): Promise<KeySetupState>;
+  /** Stored secrets: at most the last 4 characters of each. */
+  listCredentials(): Promise<CredentialView[]>;
+  setCredential(req: SetCredential): Promise<CredentialView>;
+  rotateMasterKey(): Promise<RotationReport>;
   /** An OS notification (tauri-plugin-notification). */
   notify(title: string, body: string): Promise<void>;
 }
@@ -113,5 +137,15 @@ export const tauriBackend: Backend = {
   simulatePolicy: (json, days) => call<SimulationResult>("simulate_policy", { json, days }),
   publishPolicy: (json, note) => call<PolicyState>("publish_policy", { json, note }),
   explainRoute: (contextJson, policyJson) => call<RouteTrace>("explain_route", { contextJson, policyJson }),
+  circuits: () => call<CircuitView[]>("circuits"),
+  forceCircuit: (req) => call<CircuitView>("force_circuit", { req }),
+  merchantWebhooks: (paymentId) => call<MerchantWebhookView[]>("merchant_webhooks", { id: paymentId }),
+  replayMerchantWebhook: (outboxId) => call<WebhookDeliveryView>("replay_merchant_webhook", { outboxId }),
+  vaultKeyState: () => call<KeySetupState>("vault_key_state"),
+  vaultCreateKey: () => call<KeySetupState>("vault_create_key"),
+  vaultImportKey: (text) => call<KeySetupState>("vault_import_key", { text }),
+  listCredentials: () => call<CredentialView[]>("list_credentials"),
+  setCredential: (req) => call<CredentialView>("set_credential", { req }),
+  rotateMasterKey: () => call<RotationReport>("rotate_master_key"),
   notify: (title, body) => call<void>("notify", { title, body }),
 };

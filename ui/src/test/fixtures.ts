@@ -9,6 +9,9 @@ import type {
   ConnectorView,
   PaymentDetail,
   PaymentSummary,
+  CredentialView,
+  KeySetupState,
+  MerchantWebhookView,
 } from "../bindings";
 import type {
   ConnectorCard,
@@ -415,6 +418,43 @@ export const simulation: SimulationResult = {
   approach: "each stored payment context re-decided with its stored roll and today's connectors",
 };
 
+export const keyReady: KeySetupState = {
+  state: "ready",
+  source: "the OS keyring (service \"switchboard\")",
+  versions: [1],
+  message: "master key available",
+};
+
+export const credentials: CredentialView[] = [
+  { connector_id: connectors[0]!.id, field: "api_key", last4: "4242", key_version: 1, updated_at_ms: periodStart },
+];
+
+export const merchantWebhooks: MerchantWebhookView[] = [
+  {
+    id: 12,
+    event_type: "payment.captured",
+    status: "failed",
+    attempts: 2,
+    next_attempt_at_ms: periodEnd,
+    created_at_ms: periodEnd - 60_000,
+    delivered_at_ms: null,
+    payload: "{}",
+    deliveries: [
+      {
+        id: 1,
+        attempt: 1,
+        at_ms: periodEnd - 60_000,
+        url: "https://merchant.example/hooks",
+        status_code: 500,
+        latency_ms: 40,
+        error: null,
+        source: "worker",
+        actor: null,
+      },
+    ],
+  },
+];
+
 export type MockBackend = { [K in keyof Backend]: Mock<Backend[K]> };
 
 /** A Backend whose every method is a vi.fn with happy defaults; override per test. */
@@ -481,6 +521,49 @@ export function mockBackend(overrides: Partial<Backend> = {}): MockBackend {
         })),
     ),
     explainRoute: vi.fn<Backend["explainRoute"]>(overrides.explainRoute ?? (async () => detail.route)),
+    circuits: vi.fn<Backend["circuits"]>(overrides.circuits ?? (async () => [])),
+    forceCircuit: vi.fn<Backend["forceCircuit"]>(
+      overrides.forceCircuit ??
+        (async (req) => ({
+          connector_id: req.connector_id,
+          circuit: req.mode === "auto" ? "closed" : req.mode,
+          forced: req.mode === "auto" ? null : req.mode,
+          generation: 1,
+          since_ms: periodEnd,
+          failure_threshold_pct: 50,
+          window_ms: 10_000,
+          min_samples: 20,
+          cooldown_ms: 5000,
+          probe_interval_ms: 200,
+        })),
+    ),
+    merchantWebhooks: vi.fn<Backend["merchantWebhooks"]>(overrides.merchantWebhooks ?? (async () => merchantWebhooks)),
+    replayMerchantWebhook: vi.fn<Backend["replayMerchantWebhook"]>(
+      overrides.replayMerchantWebhook ??
+        (async () => ({
+          id: 99,
+          attempt: 3,
+          at_ms: periodEnd,
+          url: "https://merchant.example/hooks",
+          status_code: 200,
+          latency_ms: 31,
+          error: null,
+          source: "replay",
+          actor: "console:tester",
+        })),
+    ),
+    vaultKeyState: vi.fn<Backend["vaultKeyState"]>(overrides.vaultKeyState ?? (async () => keyReady)),
+    vaultCreateKey: vi.fn<Backend["vaultCreateKey"]>(overrides.vaultCreateKey ?? (async () => keyReady)),
+    vaultImportKey: vi.fn<Backend["vaultImportKey"]>(overrides.vaultImportKey ?? (async () => keyReady)),
+    listCredentials: vi.fn<Backend["listCredentials"]>(overrides.listCredentials ?? (async () => credentials)),
+    setCredential: vi.fn<Backend["setCredential"]>(
+      overrides.setCredential ??
+        (async (req) => ({ connector_id: req.connector_id, field: req.field, last4: req.secret.slice(-4), key_version: 1, updated_at_ms: periodEnd })),
+    ),
+    rotateMasterKey: vi.fn<Backend["rotateMasterKey"]>(
+      overrides.rotateMasterKey ??
+        (async () => ({ to_version: 2, rewrapped: 3, encrypted_legacy: 0, remaining: 0, finished: true, pruned_versions: [] })),
+    ),
     notify: vi.fn<Backend["notify"]>(overrides.notify ?? (async () => undefined)),
   };
 }

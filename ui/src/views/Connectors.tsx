@@ -49,6 +49,85 @@ function trafficShare(c: ConnectorView, all: ConnectorView[]): number | null {
 }
 
 type FormMode = "edit" | "drain" | "restore";
+type CircuitMode = "open" | "closed" | "auto";
+
+const CIRCUIT_LABELS: Record<CircuitMode, string> = {
+  open: "Force open (no traffic)",
+  closed: "Force closed (traffic despite failures)",
+  auto: "Automatic (release the override)",
+};
+
+function CircuitForm({
+  connector,
+  mode,
+  onDone,
+  onCancel,
+}: {
+  connector: ConnectorView;
+  mode: CircuitMode;
+  onDone: () => void;
+  onCancel: () => void;
+}) {
+  const backend = useBackend();
+  const [reason, setReason] = useState("");
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<CommandError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    if (reason.trim().length < MIN_REASON) {
+      setError({ code: "reason_required", message: `A reason of at least ${MIN_REASON} characters is required.` });
+      return;
+    }
+    if (!confirming) {
+      setConfirming(true);
+      setError(null);
+      return;
+    }
+    setBusy(true);
+    try {
+      await backend.forceCircuit({ connector_id: connector.id, mode, reason: reason.trim() });
+      onDone();
+    } catch (err) {
+      setError(toCommandError(err));
+      setConfirming(false);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="weight-form" onSubmit={(e) => void submit(e)} noValidate data-testid="circuit-form">
+      <div className="form-title">
+        Circuit of {connector.name}: {CIRCUIT_LABELS[mode]}
+      </div>
+      <textarea
+        rows={2}
+        value={reason}
+        data-testid="circuit-reason"
+        placeholder="Reason (required, audited)"
+        onChange={(e) => {
+          setReason(e.target.value);
+          setConfirming(false);
+        }}
+        maxLength={500}
+      />
+      {confirming && (
+        <div className="confirm" data-testid="confirm-circuit">
+          {CIRCUIT_LABELS[mode]} for {connector.name}? Reason: “{reason.trim()}”
+        </div>
+      )}
+      {error !== null && <ErrorBanner error={error} title="Not changed:" />}
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" data-testid="save-circuit" disabled={busy}>
+          {confirming ? "Confirm" : "Apply…"}
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
 
 function WeightForm({
   connector,
@@ -186,6 +265,7 @@ function ConnectorCard({
   onSaved: (connectorId: string, weight: number) => void;
 }) {
   const [editing, setEditing] = useState<null | FormMode>(null);
+  const [circuitMode, setCircuitMode] = useState<CircuitMode | null>(null);
   const c = card.connector;
   const restoreTo = card.restore_weight;
   const share = trafficShare(c, all);
@@ -271,7 +351,17 @@ function ConnectorCard({
           {cardChange(lastAudit)} · “{lastAudit.reason}”
         </div>
       )}
-      {editing === null ? (
+      {circuitMode !== null ? (
+        <CircuitForm
+          connector={c}
+          mode={circuitMode}
+          onCancel={() => setCircuitMode(null)}
+          onDone={() => {
+            setCircuitMode(null);
+            onSaved(c.id, c.weight);
+          }}
+        />
+      ) : editing === null ? (
         <div className="card-actions">
           <button type="button" className="btn" data-testid="edit-weight" onClick={() => setEditing("edit")}>
             Edit weight
@@ -298,6 +388,18 @@ function ConnectorCard({
               Drain
             </button>
           )}
+          <select
+            aria-label="Circuit override"
+            className="circuit-select"
+            data-testid="circuit-override"
+            value=""
+            onChange={(e) => e.target.value !== "" && setCircuitMode(e.target.value as CircuitMode)}
+          >
+            <option value="">Circuit…</option>
+            <option value="open">Force open</option>
+            <option value="closed">Force closed</option>
+            <option value="auto">Automatic</option>
+          </select>
         </div>
       ) : (
         <WeightForm

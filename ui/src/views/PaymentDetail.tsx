@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import type { AttemptView, CommandError, EventView, RouteTrace } from "../bindings";
+import type { AttemptView, CommandError, EventView, MerchantWebhookView, RouteTrace } from "../bindings";
 import type { PaymentTimeline, TimelineMark } from "../types";
 import { toCommandError } from "../backend";
 import { useBackend } from "../context";
@@ -366,6 +366,96 @@ export function Lanes({ timeline }: { timeline: PaymentTimeline }) {
   );
 }
 
+/** The merchant webhooks of the payment, every delivery attempt, and a Replay button. */
+export function MerchantWebhooks({ paymentId }: { paymentId: string }) {
+  const backend = useBackend();
+  const [hooks, setHooks] = useState<MerchantWebhookView[] | null>(null);
+  const [error, setError] = useState<CommandError | null>(null);
+  const [replayed, setReplayed] = useState<string | null>(null);
+  const [busy, setBusy] = useState<number | null>(null);
+  const load = useCallback(async () => {
+    try {
+      setHooks(await backend.merchantWebhooks(paymentId));
+      setError(null);
+    } catch (e) {
+      setError(toCommandError(e));
+    }
+  }, [backend, paymentId]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const replay = async (id: number) => {
+    setBusy(id);
+    try {
+      const d = await backend.replayMerchantWebhook(id);
+      setReplayed(
+        `Replayed: ${d.status_code !== null ? `HTTP ${d.status_code}` : (d.error ?? "no answer")} in ${formatLatency(d.latency_ms)}.`,
+      );
+      await load();
+    } catch (e) {
+      setError(toCommandError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <section className="panel" data-testid="merchant-webhooks">
+      <h3 className="panel-title">Merchant webhook deliveries</h3>
+      {error !== null && <ErrorBanner error={error} title="Merchant webhooks:" />}
+      {replayed !== null && (
+        <div className="flash" role="status" data-testid="replayed">
+          {replayed}
+        </div>
+      )}
+      {hooks !== null && hooks.length === 0 && <div className="muted">No merchant webhook for this payment.</div>}
+      {hooks !== null && hooks.length > 0 && (
+        <table className="table small">
+          <thead>
+            <tr>
+              <th>Event</th>
+              <th>Status</th>
+              <th className="num">Attempts</th>
+              <th>Deliveries (UTC · HTTP · latency · source)</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {hooks.map((h) => (
+              <tr key={h.id} data-testid="merchant-webhook" data-status={h.status}>
+                <td className="mono">{h.event_type}</td>
+                <td>
+                  <Badge tone={h.status === "delivered" ? "good" : h.status === "failed" ? "bad" : "warn"}>{h.status}</Badge>
+                </td>
+                <td className="num">{h.attempts}</td>
+                <td>
+                  {h.deliveries.map((d) => (
+                    <div key={d.id} className="mono">
+                      {formatClock(d.at_ms)} · {d.status_code ?? "—"} · {formatLatency(d.latency_ms)} · {d.source}
+                      {d.actor ? ` (${d.actor})` : ""}
+                      {d.error ? ` · ${d.error}` : ""}
+                    </div>
+                  ))}
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    data-testid="replay-webhook"
+                    disabled={busy !== null}
+                    onClick={() => void replay(h.id)}
+                  >
+                    {busy === h.id ? "Replaying…" : "Replay"}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
 function Timeline({ events }: { events: EventView[] }) {
   return (
     <section className="panel">
@@ -452,6 +542,7 @@ export function PaymentDetailBody({ timeline }: { timeline: PaymentTimeline }) {
       <Lanes timeline={timeline} />
       <RouteTraceView route={detail.route} />
       <AttemptsView attempts={detail.attempts} />
+      <MerchantWebhooks paymentId={s.id} />
       <Timeline events={detail.events} />
     </div>
   );
