@@ -463,7 +463,7 @@ fn first_error(v: &Value) -> Option<(Option<&str>, Option<&str>, Option<&str>)> 
 pub fn parse_response(op: Operation, resp: &HttpResponse) -> ProviderResult {
     let mut r = match resp.json().filter(Value::is_object) {
         Some(v) if resp.is_success() => parse_success(op, &v),
-        Some(v) => parse_error(op, resp.status, &v),
+        Some(v) => parse_error(resp.status, &v),
         None => unreadable(op, resp.status),
     };
     r.http_status = Some(resp.status);
@@ -503,7 +503,7 @@ fn parse_success(op: Operation, v: &Value) -> ProviderResult {
     }
 }
 
-fn parse_error(op: Operation, status: u16, v: &Value) -> ProviderResult {
+fn parse_error(status: u16, v: &Value) -> ProviderResult {
     let mut r = match v.get("payment").filter(|p| p.is_object()) {
         Some(p) => classify_payment(Operation::Retrieve, p),
         None => ProviderResult::new(OutcomeClass::UnknownOutcome),
