@@ -38,3 +38,16 @@ pub fn master_keys() -> anyhow::Result<Arc<Keyset>> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// Environment for processes the demo starts (the console): the key file when the keys come
+/// from one, so the console's credential commands use the same master key. (An environment
+/// variable source is inherited as it is.)
+pub fn console_env() -> Vec<(String, String)> {
+    match key_source() {
+        KeySource::File { path } => vec![(
+            vault::source::ENV_KEY_FILE.to_owned(),
+            path.display().to_string(),
+        )],
+        KeySource::Keyring { .. } | KeySource::Env { .. } | KeySource::Memory(_) => Vec::new(),
+    }
+}

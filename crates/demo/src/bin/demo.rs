@@ -193,6 +193,7 @@ async fn main() -> anyhow::Result<()> {
             println!("opening the console on display {d} (close its window to end the demo)...");
             let status = Command::new(&console)
                 .env("DATABASE_URL", &db.url)
+                .envs(demo::keys::console_env())
                 .env("SWITCHBOARD_MERCHANT_ID", seeded.merchant_id.to_string())
                 .status()
                 .context("cannot start the console")?;
@@ -294,6 +295,7 @@ fn screenshot(
     let mut app = cmd
         .env("DISPLAY", &display)
         .env("DATABASE_URL", db_url)
+        .envs(demo::keys::console_env())
         .env("SWITCHBOARD_MERCHANT_ID", merchant_id.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
