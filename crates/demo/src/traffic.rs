@@ -99,8 +99,21 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {
     &items[0].0
 }
 
-/// Generates `n` checkouts from `seed`. `run` makes idempotency keys unique per run.
+/// Generates `n` checkouts from `seed` with Stripe and simulator tokens only (the load command,
+/// the drill and the e2e tests: the Square, Braintree and Mollie connectors are then skipped with
+/// "no token usable"). `run` makes idempotency keys unique per run.
 pub fn checkouts(n: usize, seed: u64, run: &str) -> Vec<Checkout> {
+    generate(n, seed, run, false)
+}
+
+/// Like [`checkouts`], and ~90 % of the checkouts also carry Square, Braintree and Mollie tokens
+/// ([`other_tokens`]) plus `metadata.return_url` (Mollie's hosted checkout return, REFERENCE.md
+/// §4.1), so every provider's connectors get traffic (the demo).
+pub fn checkouts_all_providers(n: usize, seed: u64, run: &str) -> Vec<Checkout> {
+    generate(n, seed, run, true)
+}
+
+fn generate(n: usize, seed: u64, run: &str, all_providers: bool) -> Vec<Checkout> {
     let mut rng = StdRng::seed_from_u64(seed);
     let pairs: Vec<((&str, &[&str]), u32)> =
         PAIRS.iter().map(|(c, cs, w)| ((*c, *cs), *w)).collect();
@@ -120,7 +133,7 @@ pub fn checkouts(n: usize, seed: u64, run: &str) -> Vec<Checkout> {
             if rng.random_bool(0.85) {
                 tokens.push(json!({"token": "sim_approve", "scope": {"type": "provider", "provider": "simulator"}}));
             }
-            if rng.random_bool(0.9) {
+            if all_providers && rng.random_bool(0.9) {
                 for (token, provider) in other_tokens(method) {
                     tokens.push(json!({"token": token, "scope": {"type": "provider", "provider": provider}}));
                 }
@@ -135,13 +148,20 @@ pub fn checkouts(n: usize, seed: u64, run: &str) -> Vec<Checkout> {
                     "payment_method": {"type": "card", "card_brand": brand, "tokens": tokens},
                     "billing": {"country": country},
                     "merchant_reference": format!("order-{run}-{i:06}"),
-                    // return_url: where Mollie's hosted checkout sends the customer back (§4.1).
-                    "metadata": {"channel": if rng.random_bool(0.6) { "web" } else { "app" },
-                                 "return_url": "https://shop.example/checkout/return"},
+                    "metadata": metadata(rng.random_bool(0.6), all_providers),
                 }),
             }
         })
         .collect()
+}
+
+fn metadata(web: bool, all_providers: bool) -> serde_json::Value {
+    let mut m = json!({"channel": if web { "web" } else { "app" }});
+    if all_providers {
+        // Where Mollie's hosted checkout sends the customer back (REFERENCE.md §4.1).
+        m["return_url"] = json!("https://shop.example/checkout/return");
+    }
+    m
 }
 
 /// Result of sending checkouts.

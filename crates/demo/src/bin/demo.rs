@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
         })
     };
     let run = uuid::Uuid::now_v7().simple().to_string();
-    let checkouts = demo::traffic::checkouts(n, 42, &run[run.len() - 8..]);
+    let checkouts = demo::traffic::checkouts_all_providers(n, 42, &run[run.len() - 8..]);
     println!("sending {n} checkouts over HTTP ({concurrency} concurrent)...");
     let report = demo::traffic::send(
         &gateway.url,
