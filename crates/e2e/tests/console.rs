@@ -112,6 +112,11 @@ view_test!(
     check_policies
 );
 view_test!(
+    security_masks_credentials_and_replaces_a_secret,
+    "security",
+    check_security
+);
+view_test!(
     audit_log_filters_show_who_changed_what,
     "audit",
     check_audit
@@ -525,6 +530,12 @@ fn start_tauri_driver(
         .env_remove("WAYLAND_DISPLAY")
         .env("DATABASE_URL", database_url)
         .env("SWITCHBOARD_MERCHANT_ID", merchant_id.to_string())
+        // The master key the demo seed encrypted the credentials with (unless one is given).
+        .env(
+            "SWITCHBOARD_MASTER_KEY_FILE",
+            std::env::var_os("SWITCHBOARD_MASTER_KEY_FILE")
+                .unwrap_or_else(|| demo::keys::default_key_file().into_os_string()),
+        )
         .stdout(log.try_clone()?)
         .stderr(log);
     let mut group = ProcessGroup::spawn("tauri-driver", cmd)?;
@@ -1184,6 +1195,41 @@ async fn check_operators(ctx: &Ctx<'_>) -> Result<()> {
         )
     })
     .await?;
+
+    // Force Stripe EU Backup's circuit open (reason + confirmation), then back to automatic.
+    let circuit_reason = format!("e2e: EU 5xx {}", Uuid::new_v4().simple());
+    wait_for(client, &format!("{eu_css} [data-testid=circuit-override]"))
+        .await?
+        .select_by_value("open")
+        .await?;
+    let why = wait_for(client, &format!("{eu_css} [data-testid=circuit-reason]")).await?;
+    set_value(client, &why, &circuit_reason).await?;
+    wait_for(client, &format!("{eu_css} [data-testid=save-circuit]"))
+        .await?
+        .click()
+        .await?;
+    wait_for(client, &format!("{eu_css} [data-testid=confirm-circuit]")).await?;
+    wait_for(client, &format!("{eu_css} [data-testid=save-circuit]"))
+        .await?
+        .click()
+        .await?;
+    wait_until("the circuit forced open in Postgres", || async {
+        let (forced,): (Option<String>,) = sqlx::query_as(
+            "SELECT circuit_forced::text FROM connectors WHERE merchant_id = $1 AND id = $2",
+        )
+        .bind(backend.seeded.merchant_id)
+        .bind(backend.seeded.stripe_eu.0)
+        .fetch_one(&backend.pool)
+        .await?;
+        Ok((forced.as_deref() == Some("open")).then_some(()))
+    })
+    .await?;
+    wait_until("the card to show the open circuit", || async {
+        Ok(text_of(client, &eu_css)
+            .await
+            .filter(|t| t.contains("circuit open")))
+    })
+    .await?;
     Ok(())
 }
 
@@ -1300,6 +1346,93 @@ async fn check_policies(ctx: &Ctx<'_>) -> Result<()> {
         text.contains("USD to the fallback first") && text.contains(FALLBACK),
         "explained route: {text}"
     );
+    Ok(())
+}
+
+/// 9. Security: the master key is ready, stored secrets show at most their last 4 characters,
+/// and a webhook secret is replaced with a reason (audited; never echoed).
+async fn check_security(ctx: &Ctx<'_>) -> Result<()> {
+    let (client, backend) = (ctx.client, ctx.backend);
+    nav(client, "security").await?;
+    let panel = wait_for(client, "[data-testid=key-panel][data-state=ready]")
+        .await
+        .context("the master key is not ready")?;
+    drop(panel);
+    let row_css = format!(
+        "[data-testid=credential-row][data-connector=\"{US}\"][data-field=api_key] [data-testid=masked]"
+    );
+    let masked = wait_until("the masked Stripe US API key", || async {
+        Ok(text_of(client, &row_css).await)
+    })
+    .await?;
+    let key_tail: String = backend
+        .seeded
+        .stripe_us_key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    ensure!(
+        masked == format!("••••{key_tail}"),
+        "masked API key shows {masked:?}"
+    );
+
+    let secret = format!("whsec_e2e_{}", Uuid::new_v4().simple());
+    let reason = format!("e2e: rotate the webhook secret {}", Uuid::new_v4().simple());
+    let fb_css = format!(
+        "[data-testid=credential-row][data-connector=\"{FALLBACK}\"][data-field=webhook_secret]"
+    );
+    wait_for(client, &format!("{fb_css} [data-testid=replace-secret]"))
+        .await?
+        .click()
+        .await?;
+    let input = wait_for(client, &format!("{fb_css} [data-testid=secret-input]")).await?;
+    set_value(client, &input, &secret).await?;
+    let why = wait_for(client, &format!("{fb_css} [data-testid=secret-reason]")).await?;
+    set_value(client, &why, &reason).await?;
+    wait_for(client, &format!("{fb_css} [data-testid=save-secret]"))
+        .await?
+        .click()
+        .await?;
+    wait_for(client, &format!("{fb_css} [data-testid=confirm-secret]")).await?;
+    wait_for(client, &format!("{fb_css} [data-testid=save-secret]"))
+        .await?
+        .click()
+        .await?;
+    let tail = &secret[secret.len() - 4..];
+    wait_until("the new secret's last 4 characters", || async {
+        Ok(text_of(client, &format!("{fb_css} [data-testid=masked]"))
+            .await
+            .filter(|t| t == &format!("••••{tail}")))
+    })
+    .await?;
+    let source = client.source().await?;
+    ensure!(
+        !source.contains(&secret) && !source.contains(&backend.seeded.stripe_us_key),
+        "a secret is in the page"
+    );
+    let (audited,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM audit_log WHERE merchant_id = $1 AND entity = 'credential' AND reason = $2",
+    )
+    .bind(backend.seeded.merchant_id)
+    .bind(&reason)
+    .fetch_one(&backend.pool)
+    .await?;
+    ensure!(
+        audited == 1,
+        "{audited} credential audit rows with the reason"
+    );
+    let (leaked,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM audit_log WHERE merchant_id = $1 AND (before::text LIKE $2 OR after::text LIKE $2)",
+    )
+    .bind(backend.seeded.merchant_id)
+    .bind(format!("%{secret}%"))
+    .fetch_one(&backend.pool)
+    .await?;
+    ensure!(leaked == 0, "the secret is in the audit log");
     Ok(())
 }
 
