@@ -159,6 +159,23 @@ impl Health {
         }
     }
 
+    /// The first position `>= from` of `path` whose connector's breaker is not open here
+    /// (`path.len()` when none): a fallback never calls a connector whose circuit opened after
+    /// the payment's route was decided.
+    pub fn next_usable(&self, merchant_id: Uuid, path: &[ConnectorId], from: usize) -> usize {
+        let Ok(map) = self.breakers.lock() else {
+            return from;
+        };
+        (from..path.len())
+            .find(|i| {
+                path.get(*i).is_some_and(|c| {
+                    map.get(&(merchant_id, *c))
+                        .is_none_or(|b| b.phase() != routing::Phase::Open)
+                })
+            })
+            .unwrap_or(path.len())
+    }
+
     /// The local phase of a connector's breaker, if this process has one (tests, drill).
     pub fn phase(&self, merchant_id: Uuid, connector_id: ConnectorId) -> Option<routing::Phase> {
         self.breakers

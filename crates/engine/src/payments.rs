@@ -467,7 +467,13 @@ impl Payments {
             let mut responded_at = self.clock.now();
             calls_on_current += 1;
             let calls_made = u8::try_from(attempts.len()).unwrap_or(u8::MAX);
-            let next_connector = decision.path.get(path_pos + 1).copied();
+            // Circuit breakers (issue 5): skip later steps whose circuit opened meanwhile.
+            let next_pos = self.config.health().next_usable(
+                auth.merchant_id,
+                &decision.path,
+                path_pos + 1,
+            );
+            let next_connector = decision.path.get(next_pos).copied();
             let mut input = StepInput {
                 class: result.class,
                 reconciled: false,
@@ -581,7 +587,7 @@ impl Payments {
 
             let next_rec = match step {
                 NextStep::FallBack { to } => {
-                    path_pos += 1;
+                    path_pos = next_pos;
                     calls_on_current = 0;
                     Some(find(&config.connectors, to)?)
                 }

@@ -444,6 +444,99 @@ async fn a_weight_change_reaches_a_listening_gateway_without_traffic(pool: PgPoo
 type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_fallback_skips_a_step_whose_circuit_opened_after_routing(pool: PgPool) {
+    let e = env(pool).await;
+    // A third connector between US and EU on an explicit path.
+    let mid = Connector {
+        id: ConnectorId(Uuid::now_v7()),
+        name: "Stripe Mid".into(),
+        provider: Provider::Stripe,
+        mode: Mode::Test,
+        weight: 0,
+        is_primary: false,
+        status: ConnectorStatus::Active,
+        capabilities: Capabilities::cards_anywhere(),
+        circuit: CircuitState::Closed,
+        created_seq: 0,
+    };
+    let mid_key = format!("sk_test_mid_{}", Uuid::new_v4().simple());
+    store::config::insert_connector(
+        &e.pool,
+        &test_keys(),
+        e.merchant_id,
+        &mid,
+        &e.emulator.base_url(),
+        &mid_key,
+        "t",
+    )
+    .await
+    .unwrap();
+    let policy = routing::Policy {
+        rules: vec![routing::Rule {
+            name: "everything".into(),
+            conditions: vec![],
+            action: routing::RuleAction::Path {
+                connectors: vec![e.us, mid.id, e.eu],
+            },
+        }],
+        ..routing::Policy::default()
+    };
+    store::config::publish_policy(&e.pool, e.merchant_id, Mode::Test, &policy, "path")
+        .await
+        .unwrap();
+    let gw = start_gateway(&e.pool).await;
+    // US answers 503 after 400 ms; meanwhile an operator opens Mid's circuit.
+    e.emulator
+        .faults()
+        .set(
+            FaultSpec::for_key(&e.us_key)
+                .latency(Duration::from_millis(400))
+                .error_rate(1.0)
+                .error_status(503),
+        )
+        .unwrap();
+    let client = e.client.clone();
+    let (url, key) = (gw.url.clone(), e.key.clone());
+    let pending = tokio::spawn(async move {
+        client
+            .post(format!("{url}/v1/payments"))
+            .bearer_auth(&key)
+            .header("idempotency-key", Uuid::new_v4().to_string())
+            .json(&checkout())
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    Console::new(e.pool.clone(), e.merchant_id, "grace")
+        .force_circuit(ForceCircuit {
+            connector_id: mid.id.to_string(),
+            mode: "open".into(),
+            reason: "incident on Mid".into(),
+        })
+        .await
+        .unwrap();
+    let p = pending.await.unwrap();
+    let route = p["route"].to_string();
+    assert!(
+        route.contains("Stripe Mid"),
+        "Mid was on the decided path: {route}"
+    );
+    assert_eq!(connector_names(&p), vec!["Stripe US", "Stripe EU"], "{p}");
+    assert_eq!(p["status"], "captured");
+    let mid_calls = e
+        .emulator
+        .stats()
+        .by_key
+        .get(&mid_key)
+        .map_or(0, |k| k.requests);
+    assert_eq!(mid_calls, 0);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
 async fn transitions_are_compare_and_set_on_the_generation(pool: PgPool) {
     let e = env(pool).await;
     let row = store::health::load_circuit(&e.pool, e.merchant_id, e.us.0)
