@@ -15,6 +15,9 @@
 //! - [`console`]: the read models and operator actions the desktop console calls.
 //! - [`views`]: the plain data shapes the console receives over IPC (TypeScript is generated
 //!   from them by `src-tauri`).
+//! - [`secrets`]: write-only connector credentials for the console, master key setup (create,
+//!   import, check) and online, resumable master key rotation (vault, issue 6).
+//! - [`access`]: connecting as the console user's own database role; memberships (RLS).
 //! - [`error`]: [`EngineError`], with a stable machine-readable code per variant.
 
 pub mod access;
