@@ -262,7 +262,7 @@ function ConnectorCard({
   all: ConnectorView[];
   flash: string | null;
   lastAudit: AuditEntry | null;
-  onSaved: (connectorId: string, weight: number) => void;
+  onSaved: (connectorId: string, weight: number, what?: string) => void;
 }) {
   const [editing, setEditing] = useState<null | FormMode>(null);
   const [circuitMode, setCircuitMode] = useState<CircuitMode | null>(null);
@@ -357,8 +357,9 @@ function ConnectorCard({
           mode={circuitMode}
           onCancel={() => setCircuitMode(null)}
           onDone={() => {
+            const label = CIRCUIT_LABELS[circuitMode];
             setCircuitMode(null);
-            onSaved(c.id, c.weight);
+            onSaved(c.id, c.weight, `Circuit: ${label}.`);
           }}
         />
       ) : editing === null ? (
@@ -463,9 +464,9 @@ export function Connectors() {
     return () => window.clearTimeout(t);
   }, [flash]);
 
-  const onSaved = (id: string, weight: number) => {
+  const onSaved = (id: string, weight: number, what?: string) => {
     setCards((list) => (list ?? []).map((c) => (c.connector.id === id ? { ...c, connector: { ...c.connector, weight } } : c)));
-    setFlash({ id, text: `Weight set to ${weight}.` });
+    setFlash({ id, text: what ?? `Weight set to ${weight}.` });
     void refresh();
   };
 

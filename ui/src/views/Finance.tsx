@@ -91,6 +91,47 @@ export function Finance({ period, setPeriod }: { period: PeriodKey; setPeriod: (
           <PeriodPicker value={period} onChange={setPeriod} />
         </div>
       </div>
+      <section className="panel">
+        <h3 className="panel-title">CSV export</h3>
+        <p className="muted">
+          One row per approved provider call in the period: UTC time, payment id, merchant reference, connector
+          account, provider reference, amount in minor units and as a decimal, currency (ISO 4217), payment status.
+        </p>
+        <div className="export-bar">
+          <input
+            className="export-path"
+            data-testid="csv-path"
+            placeholder="Save to (directory or file path); empty = your Downloads directory"
+            value={path}
+            onChange={(e) => setPath(e.target.value)}
+            spellCheck={false}
+          />
+          <button
+            type="button"
+            className="btn btn-primary"
+            data-testid="export-csv"
+            disabled={running}
+            onClick={() => void startExport()}
+          >
+            {running ? "Exporting…" : "Export CSV"}
+          </button>
+        </div>
+        {job !== null && (
+          <div className="export-progress" data-testid="export-progress">
+            <progress max={100} value={pct ?? undefined} />
+            <span className="mono">
+              {formatCount(job.progress.rows_done)} / {formatCount(job.progress.rows_total)} rows
+              {pct !== null ? ` (${pct}%)` : ""}
+            </span>
+            {job.error !== null && <span className="form-invalid">{job.error}</span>}
+            {job.finished && job.path !== null && (
+              <span data-testid="csv-done">
+                Saved to <code>{job.path}</code>
+              </span>
+            )}
+          </div>
+        )}
+      </section>
       {error !== null && <ErrorBanner error={error} title="Finance failed:" onRetry={() => void load()} />}
       {rows === null && error === null && <div className="placeholder">Loading volumes…</div>}
       {rows !== null && rows.length === 0 && <div className="placeholder">No payments in this period.</div>}
@@ -128,47 +169,6 @@ export function Finance({ period, setPeriod }: { period: PeriodKey; setPeriod: (
             </div>
           </section>
         ))}
-      <section className="panel">
-        <h3 className="panel-title">CSV export</h3>
-        <p className="muted">
-          The table above as CSV: period (UTC), connector account, currency, approved volume in minor units and as a
-          decimal, approved count, calls, approval rate.
-        </p>
-        <div className="export-bar">
-          <input
-            className="export-path"
-            data-testid="csv-path"
-            placeholder="Save to (directory or file path); empty = your Downloads directory"
-            value={path}
-            onChange={(e) => setPath(e.target.value)}
-            spellCheck={false}
-          />
-          <button
-            type="button"
-            className="btn btn-primary"
-            data-testid="export-csv"
-            disabled={running}
-            onClick={() => void startExport()}
-          >
-            {running ? "Exporting…" : "Export CSV"}
-          </button>
-        </div>
-        {job !== null && (
-          <div className="export-progress" data-testid="export-progress">
-            <progress max={100} value={pct ?? undefined} />
-            <span className="mono">
-              {formatCount(job.progress.rows_done)} / {formatCount(job.progress.rows_total)} rows
-              {pct !== null ? ` (${pct}%)` : ""}
-            </span>
-            {job.error !== null && <span className="form-invalid">{job.error}</span>}
-            {job.finished && job.path !== null && (
-              <span data-testid="csv-done">
-                Saved to <code>{job.path}</code>
-              </span>
-            )}
-          </div>
-        )}
-      </section>
     </section>
   );
 }
