@@ -50,21 +50,36 @@ impl Console {
         &self.actor
     }
 
-    /// Connectors with their last-24 h figures, primary first then by creation order.
+    /// Connectors with their last-24 h figures (the last 24 whole UTC hours including the
+    /// current one, from the hourly rollups; approval rate per [`APPROVAL_RATE_DEFINITION`]),
+    /// primary first then by creation order.
     pub async fn connectors(&self) -> Result<Vec<ConnectorView>, EngineError> {
-        let since = OffsetDateTime::now_utc() - time::Duration::hours(24);
+        // The last 24 whole UTC hours including the current one, from the hourly rollups.
+        let now = to_ms(OffsetDateTime::now_utc());
+        let to = ceil_to(now + 1, HOUR_MS);
         let (records, stats) = tokio::try_join!(
-            store::config::connectors(&self.pool, self.merchant_id),
-            store::read::connector_stats(&self.pool, self.merchant_id, since)
+            async {
+                Ok::<_, EngineError>(store::config::connectors(&self.pool, self.merchant_id).await?)
+            },
+            async {
+                Ok(store::rollups::totals_by_connector(
+                    &self.pool,
+                    self.merchant_id,
+                    from_ms(to - 24 * HOUR_MS)?,
+                    from_ms(to)?,
+                )
+                .await?)
+            },
         )?;
         let mut views: Vec<ConnectorView> = records
             .iter()
             .map(|r| {
                 let c = &r.connector;
-                let s = stats.iter().find(|s| s.connector_id == c.id.0);
-                let attempts = s.map(|s| s.attempts).unwrap_or(0);
-                let approved = s.map(|s| s.approved).unwrap_or(0);
-                let denom = approved + s.map(|s| s.not_approved).unwrap_or(0);
+                let s = stats
+                    .iter()
+                    .find(|(id, _)| *id == c.id.0)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_default();
                 ConnectorView {
                     id: c.id.to_string(),
                     name: c.name.clone(),
@@ -83,10 +98,10 @@ impl Console {
                         CircuitState::HalfOpen { .. } => "half_open",
                     }
                     .to_owned(),
-                    attempts_24h: attempts,
-                    approved_24h: approved,
-                    approval_rate_24h: (denom > 0).then(|| approved as f64 / denom as f64),
-                    p95_latency_ms: s.and_then(|s| s.p95_latency_ms).map(|v| v.round() as i64),
+                    attempts_24h: s.calls,
+                    approved_24h: s.approved(),
+                    approval_rate_24h: rate(s.approved(), s.counted()),
+                    p95_latency_ms: s.p95_latency_ms(),
                 }
             })
             .collect();

@@ -757,6 +757,15 @@ async fn success_rate_series_charts_and_exports(pool: PgPool) {
     assert_eq!(b.approval_rate[idx], None);
     assert_eq!(b.p95_latency_ms[idx], Some(800));
 
+    // The connector cards' 24 h figures come from the same rollups and definition.
+    let views = c.connectors().await.unwrap();
+    let va = views.iter().find(|v| v.name == "Sim A").unwrap();
+    assert_eq!((va.attempts_24h, va.approved_24h), (5, 3));
+    assert_eq!(
+        (va.approval_rate_24h, va.p95_latency_ms),
+        (Some(0.75), Some(150))
+    );
+
     let charts = c.success_rate_charts(&q).await.unwrap();
     assert!(charts.approval_svg.starts_with("<svg") && charts.approval_svg.contains("Sim A"));
     assert!(charts.latency_svg.contains("p95 latency"));

@@ -1,6 +1,6 @@
 //! Read queries for the console and the gateway's `GET /v1/payments/{id}`.
 
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -389,81 +389,111 @@ fn like_prefix(q: &str) -> String {
 
 /// One page of payments, newest first by `(created_at, id)`, using the keyset indexes of
 /// migration 0005. With a connector or outcome filter the page is driven from `attempts`
-/// (`attempts_by_connector_outcome` / `attempts_by_outcome`), one row per payment (its first
-/// matching attempt) ordered by that attempt's `created_at`. Returns at most `limit` rows.
+/// (`attempts_by_connector_outcome` / `attempts_by_outcome` / `attempts_by_connector_time`), one
+/// row per payment (its first matching attempt) ordered by that attempt's `created_at`. The SQL
+/// holds only the active filters (no `$n IS NULL OR …`), so every filter combination gets a
+/// plan that uses its index. Returns at most `limit` rows.
 pub async fn search_page(
     pool: &PgPool,
     merchant_id: Uuid,
     s: &SearchParams,
 ) -> Result<Vec<PaymentRow>, sqlx::Error> {
-    let text = s.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let text_uuid = text.and_then(|t| Uuid::parse_str(t).ok());
-    let text_prefix = text.map(like_prefix);
-    let ref_prefix = s.reference_prefix.as_deref().map(like_prefix);
-    let (after_t, after_id) = match s.after {
-        Some((t, id)) => (Some(t), Some(id)),
-        None => (None, None),
-    };
-    let filters = "p.merchant_id = $1
-        AND ($2::uuid IS NULL OR p.id = $2)
-        AND ($3::text IS NULL OR p.merchant_reference LIKE $3)
-        AND ($4::text IS NULL OR p.id IN (SELECT x.payment_id FROM attempts x WHERE x.merchant_id = $1 AND x.provider_reference = $4))
-        AND ($5::text IS NULL OR p.id IN (
-                SELECT y.id FROM payments y WHERE y.merchant_id = $1 AND y.id = $6
-                UNION ALL SELECT y.id FROM payments y WHERE y.merchant_id = $1 AND y.merchant_reference LIKE $7
-                UNION ALL SELECT x.payment_id FROM attempts x WHERE x.merchant_id = $1 AND x.provider_reference = $5))
-        AND ($8::bigint IS NULL OR p.amount_minor >= $8)
-        AND ($9::bigint IS NULL OR p.amount_minor <= $9)
-        AND ($10::text IS NULL OR p.currency = $10)
-        AND ($13::text IS NULL OR p.status = $13)";
-    let sql = if s.connector_id.is_some() || s.outcome.is_some() {
-        format!(
-            "SELECT {PAYMENT_COLS} FROM attempts a
-             JOIN payments p ON p.merchant_id = a.merchant_id AND p.id = a.payment_id
-             WHERE a.merchant_id = $1
-               AND ($14::uuid IS NULL OR a.connector_id = $14)
-               AND ($15::text IS NULL OR a.outcome = $15)
-               AND ($11::timestamptz IS NULL OR a.created_at >= $11)
-               AND ($12::timestamptz IS NULL OR a.created_at < $12)
-               AND ($16::timestamptz IS NULL OR (a.created_at, a.payment_id) < ($16, $17))
-               AND NOT EXISTS (SELECT 1 FROM attempts e WHERE e.merchant_id = a.merchant_id
-                    AND e.payment_id = a.payment_id AND e.seq < a.seq
-                    AND ($14::uuid IS NULL OR e.connector_id = $14)
-                    AND ($15::text IS NULL OR e.outcome = $15))
-               AND {filters}
-             ORDER BY a.created_at DESC, a.payment_id DESC LIMIT $18"
+    let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!("SELECT {PAYMENT_COLS} "));
+    let by_attempt = s.connector_id.is_some() || s.outcome.is_some();
+    if by_attempt {
+        qb.push(
+            "FROM attempts a JOIN payments p ON p.merchant_id = a.merchant_id AND p.id = a.payment_id WHERE a.merchant_id = ",
         )
+        .push_bind(merchant_id);
+        if let Some(c) = s.connector_id {
+            qb.push(" AND a.connector_id = ").push_bind(c);
+        }
+        if let Some(o) = &s.outcome {
+            qb.push(" AND a.outcome = ").push_bind(o.clone());
+        }
+        push_time(&mut qb, "a.created_at", "a.payment_id", s);
+        qb.push(
+            " AND NOT EXISTS (SELECT 1 FROM attempts e WHERE e.merchant_id = a.merchant_id
+               AND e.payment_id = a.payment_id AND e.seq < a.seq",
+        );
+        if let Some(c) = s.connector_id {
+            qb.push(" AND e.connector_id = ").push_bind(c);
+        }
+        if let Some(o) = &s.outcome {
+            qb.push(" AND e.outcome = ").push_bind(o.clone());
+        }
+        qb.push(")");
+        push_payment_filters(&mut qb, merchant_id, s);
+        qb.push(" ORDER BY a.created_at DESC, a.payment_id DESC LIMIT ")
+            .push_bind(s.limit);
     } else {
-        format!(
-            "SELECT {PAYMENT_COLS} FROM payments p
-             WHERE {filters}
-               AND ($11::timestamptz IS NULL OR p.created_at >= $11)
-               AND ($12::timestamptz IS NULL OR p.created_at < $12)
-               AND ($16::timestamptz IS NULL OR (p.created_at, p.id) < ($16, $17))
-             ORDER BY p.created_at DESC, p.id DESC LIMIT $18"
-        )
-    };
-    sqlx::query_as(&sql)
-        .bind(merchant_id)
-        .bind(s.payment_id)
-        .bind(ref_prefix)
-        .bind(s.provider_reference.as_deref())
-        .bind(text)
-        .bind(text_uuid)
-        .bind(text_prefix)
-        .bind(s.amount_min)
-        .bind(s.amount_max)
-        .bind(s.currency.as_deref())
-        .bind(s.from)
-        .bind(s.to)
-        .bind(s.status.as_deref())
-        .bind(s.connector_id)
-        .bind(s.outcome.as_deref())
-        .bind(after_t)
-        .bind(after_id)
-        .bind(s.limit)
-        .fetch_all(pool)
-        .await
+        qb.push("FROM payments p WHERE p.merchant_id = ")
+            .push_bind(merchant_id);
+        push_time(&mut qb, "p.created_at", "p.id", s);
+        push_payment_filters(&mut qb, merchant_id, s);
+        qb.push(" ORDER BY p.created_at DESC, p.id DESC LIMIT ")
+            .push_bind(s.limit);
+    }
+    qb.build_query_as().fetch_all(pool).await
+}
+
+fn push_time(qb: &mut QueryBuilder<'_, Postgres>, at: &str, id: &str, s: &SearchParams) {
+    if let Some(from) = s.from {
+        qb.push(format!(" AND {at} >= ")).push_bind(from);
+    }
+    if let Some(to) = s.to {
+        qb.push(format!(" AND {at} < ")).push_bind(to);
+    }
+    if let Some((t, after_id)) = s.after {
+        qb.push(format!(" AND ({at}, {id}) < ("))
+            .push_bind(t)
+            .push(", ")
+            .push_bind(after_id)
+            .push(")");
+    }
+}
+
+fn push_payment_filters(qb: &mut QueryBuilder<'_, Postgres>, merchant_id: Uuid, s: &SearchParams) {
+    if let Some(id) = s.payment_id {
+        qb.push(" AND p.id = ").push_bind(id);
+    }
+    if let Some(r) = &s.reference_prefix {
+        qb.push(" AND p.merchant_reference LIKE ")
+            .push_bind(like_prefix(r));
+    }
+    if let Some(r) = &s.provider_reference {
+        qb.push(" AND p.id IN (SELECT x.payment_id FROM attempts x WHERE x.merchant_id = ")
+            .push_bind(merchant_id)
+            .push(" AND x.provider_reference = ")
+            .push_bind(r.clone())
+            .push(")");
+    }
+    if let Some(t) = s.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        qb.push(" AND p.id IN (SELECT y.id FROM payments y WHERE y.merchant_id = ")
+            .push_bind(merchant_id)
+            .push(" AND y.merchant_reference LIKE ")
+            .push_bind(like_prefix(t));
+        if let Ok(id) = Uuid::parse_str(t) {
+            qb.push(" UNION ALL SELECT ").push_bind(id);
+        }
+        qb.push(" UNION ALL SELECT x.payment_id FROM attempts x WHERE x.merchant_id = ")
+            .push_bind(merchant_id)
+            .push(" AND x.provider_reference = ")
+            .push_bind(t.to_owned())
+            .push(")");
+    }
+    if let Some(min) = s.amount_min {
+        qb.push(" AND p.amount_minor >= ").push_bind(min);
+    }
+    if let Some(max) = s.amount_max {
+        qb.push(" AND p.amount_minor <= ").push_bind(max);
+    }
+    if let Some(c) = &s.currency {
+        qb.push(" AND p.currency = ").push_bind(c.clone());
+    }
+    if let Some(st) = &s.status {
+        qb.push(" AND p.status = ").push_bind(st.clone());
+    }
 }
 
 /// The time an attempt-driven search orders a payment by: the `created_at` of its first attempt

@@ -289,6 +289,30 @@ pub async fn totals_by_connector_currency(
         .collect()
 }
 
+/// Counters per connector (all currencies) over rollup hours in `[from, to)`, with the latency
+/// histogram (connector cards: the last 24 hours).
+pub async fn totals_by_connector(
+    pool: &PgPool,
+    merchant_id: Uuid,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<Vec<(Uuid, Counters)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT connector_id, {} FROM attempt_rollup
+         WHERE merchant_id = $1 AND bucket >= $2 AND bucket < $3 GROUP BY 1",
+        sums_sql(true)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(merchant_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("connector_id")?, counters_from(r)?)))
+        .collect()
+}
+
 /// Rescued attempts per (connector, outcome class) over rollup hours in `[from, to)`.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct RescueCount {
@@ -378,9 +402,11 @@ mod tests {
 
     #[test]
     fn retried_failures_leave_the_denominator() {
-        let mut c = Counters::default();
-        c.by_class = [3, 1, 1, 5, 0, 0, 2, 0, 4];
-        c.retried = 2;
+        let c = Counters {
+            by_class: [3, 1, 1, 5, 0, 0, 2, 0, 4],
+            retried: 2,
+            ..Counters::default()
+        };
         // 3 approved + 1 hard + 1 soft + 2 rate limited - 2 retried; needs action and unknown out.
         assert_eq!(c.counted(), 5);
         assert_eq!(c.approved(), 3);
