@@ -845,11 +845,6 @@ async fn check_search(ctx: &Ctx<'_>) -> Result<()> {
         .await?
         .click()
         .await?;
-    let row_css = format!(
-        "[data-testid=payment-row][data-id=\"{}\"]",
-        backend.payment_id
-    );
-    wait_for(client, &row_css).await?;
     let (expected,): (i64,) = sqlx::query_as(
         "SELECT count(DISTINCT a.payment_id) FROM attempts a \
          WHERE a.merchant_id = $1 AND a.connector_id = $2 AND a.outcome = 'approved'",
@@ -865,6 +860,19 @@ async fn check_search(ctx: &Ctx<'_>) -> Result<()> {
     })
     .await
     .with_context(|| format!("expected {expected} payments approved on {FALLBACK}"))?;
+
+    // The fallback payment is among them: the merchant reference narrows the list to it.
+    let search = wait_for(client, "[data-testid=search-input]").await?;
+    set_value(client, &search, &backend.merchant_reference).await?;
+    wait_for(client, "[data-testid=search-submit]")
+        .await?
+        .click()
+        .await?;
+    let row_css = format!(
+        "[data-testid=payment-row][data-id=\"{}\"]",
+        backend.payment_id
+    );
+    wait_for(client, &row_css).await?;
 
     // Keyboard: from the search box, ArrowDown selects the first row, Enter opens it.
     let search = wait_for(client, "[data-testid=search-input]").await?;
@@ -1261,8 +1269,8 @@ async fn check_policies(ctx: &Ctx<'_>) -> Result<()> {
         "rules": [
             {"name": "EUR to EU", "conditions": [{"field": "currency", "op": "eq", "value": "EUR"}],
              "action": {"type": "path", "connectors": [backend.seeded.stripe_eu.to_string()]}},
-            {"name": "USD to the fallback first", "conditions": [{"field": "currency", "op": "eq", "value": "USD"}],
-             "action": {"type": "path", "connectors": [backend.seeded.square_fallback.to_string(), backend.seeded.stripe_us.to_string()]}}
+            {"name": "USD to Braintree only", "conditions": [{"field": "currency", "op": "eq", "value": "USD"}],
+             "action": {"type": "path", "connectors": [backend.seeded.braintree_us.to_string()]}}
         ],
         "max_attempts": 3
     });
@@ -1296,7 +1304,7 @@ async fn check_policies(ctx: &Ctx<'_>) -> Result<()> {
         "simulation changed {changed} paths (USD payments must change)"
     );
 
-    let note = format!("e2e: USD to the fallback first {}", Uuid::new_v4().simple());
+    let note = format!("e2e: USD to Braintree only {}", Uuid::new_v4().simple());
     let note_input = wait_for(client, "[data-testid=publish-note]").await?;
     set_value(client, &note_input, &note).await?;
     wait_for(client, "[data-testid=publish]")
@@ -1326,8 +1334,8 @@ async fn check_policies(ctx: &Ctx<'_>) -> Result<()> {
     ensure!(
         published
             .json
-            .contains(&backend.seeded.square_fallback.to_string())
-            && published.json.contains("USD to the fallback first"),
+            .contains(&backend.seeded.braintree_us.to_string())
+            && published.json.contains("USD to Braintree only"),
         "published policy: {}",
         published.json
     );
@@ -1343,7 +1351,7 @@ async fn check_policies(ctx: &Ctx<'_>) -> Result<()> {
     .await?;
     let text = trace.text().await?;
     ensure!(
-        text.contains("USD to the fallback first") && text.contains(FALLBACK),
+        text.contains("USD to Braintree only") && text.contains("Braintree US"),
         "explained route: {text}"
     );
     Ok(())
