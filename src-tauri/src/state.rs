@@ -281,7 +281,14 @@ async fn find_merchant(pool: &PgPool, setup: &Setup) -> Result<(Uuid, String), C
         .await
         .map_err(|e| match e {
             engine::EngineError::Database(db) => db_error(&db, &setup.database),
-            other => CommandError::from(other),
+            other @ (engine::EngineError::InvalidInput { .. }
+            | engine::EngineError::NotFound { .. }
+            | engine::EngineError::IdempotencyKeyReused
+            | engine::EngineError::IdempotencyKeyInUse
+            | engine::EngineError::InvalidState { .. }
+            | engine::EngineError::Internal(_)
+            | engine::EngineError::Vault(_)
+            | engine::EngineError::Forbidden { .. }) => CommandError::from(other),
         })?;
     row.ok_or_else(|| match setup.merchant_id {
         Some(id) => config_error(

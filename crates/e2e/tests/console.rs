@@ -730,7 +730,7 @@ async fn search_and_open(client: &Client, backend: &Backend) -> Result<Element> 
     wait_for(client, "[data-testid=payment-detail]").await
 }
 
-/// 1. Payment detail: lanes on one axis, who charged, attempt columns, route trace.
+/// Check 1: Payment detail: lanes on one axis, who charged, attempt columns, route trace.
 async fn check_payment_detail(ctx: &Ctx<'_>) -> Result<()> {
     let (client, backend) = (ctx.client, ctx.backend);
     let detail = search_and_open(client, backend).await?;
@@ -807,7 +807,7 @@ async fn check_payment_detail(ctx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// 2. Search: `/` focuses the box, filters go to the backend, arrows + Enter open a payment.
+/// Check 2: Search: `/` focuses the box, filters go to the backend, arrows + Enter open a payment.
 async fn check_search(ctx: &Ctx<'_>) -> Result<()> {
     let (client, backend) = (ctx.client, ctx.backend);
     nav(client, "payments").await?;
@@ -892,7 +892,7 @@ async fn check_search(ctx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// 3. Fallback matrix: the provider_unavailable x Stripe US cell counts the outage's failures,
+/// Check 3: Fallback matrix: the provider_unavailable x Stripe US cell counts the outage's failures,
 /// shows the policy's action, and opens the list of its payments.
 async fn check_matrix(ctx: &Ctx<'_>) -> Result<()> {
     let (client, backend) = (ctx.client, ctx.backend);
@@ -954,7 +954,7 @@ async fn check_matrix(ctx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// 4. Charts: three SVGs rendered in Rust, the approval-rate definition, PNG export to a path.
+/// Check 4: Charts: three SVGs rendered in Rust, the approval-rate definition, PNG export to a path.
 async fn check_charts(ctx: &Ctx<'_>) -> Result<()> {
     let client = ctx.client;
     nav(client, "charts").await?;
@@ -1007,7 +1007,7 @@ async fn check_charts(ctx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// 5. Finance: two or more accounts side by side; CSV export with progress to a chosen path.
+/// Check 5: Finance: two or more accounts side by side; CSV export with progress to a chosen path.
 async fn check_finance(ctx: &Ctx<'_>) -> Result<()> {
     let client = ctx.client;
     nav(client, "finance").await?;
@@ -1080,7 +1080,7 @@ async fn db_weight(backend: &Backend, id: Uuid) -> Result<i32> {
     Ok(weight)
 }
 
-/// 6. Operators: edit a weight (reason + confirmation), restore a drained connector, and the
+/// Check 6: Operators: edit a weight (reason + confirmation), restore a drained connector, and the
 /// audit entry shows on the card and in Postgres.
 async fn check_operators(ctx: &Ctx<'_>) -> Result<()> {
     let (client, backend) = (ctx.client, ctx.backend);
@@ -1241,7 +1241,7 @@ async fn check_operators(ctx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// 7. Policies: validation of an unknown connector, simulate a valid draft, publish with a
+/// Check 7: Policies: validation of an unknown connector, simulate a valid draft, publish with a
 /// note (confirmed), explain a hand-typed context.
 async fn check_policies(ctx: &Ctx<'_>) -> Result<()> {
     let (client, backend) = (ctx.client, ctx.backend);
@@ -1357,7 +1357,7 @@ async fn check_policies(ctx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// 9. Security: the master key is ready, stored secrets show at most their last 4 characters,
+/// Check 9: Security: the master key is ready, stored secrets show at most their last 4 characters,
 /// and a webhook secret is replaced with a reason (audited; never echoed).
 async fn check_security(ctx: &Ctx<'_>) -> Result<()> {
     let (client, backend) = (ctx.client, ctx.backend);
@@ -1444,7 +1444,7 @@ async fn check_security(ctx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// 8. Audit log: the setup's drain is listed with who, what and why; filters narrow it.
+/// Check 8: Audit log: the setup's drain is listed with who, what and why; filters narrow it.
 async fn check_audit(ctx: &Ctx<'_>) -> Result<()> {
     let client = ctx.client;
     nav(client, "audit").await?;
