@@ -101,4 +101,16 @@ describe("Payments", () => {
     expect(screen.getByTestId("search-invalid")).toHaveTextContent(/minor units/);
     expect(backend.searchPage).toHaveBeenCalledTimes(calls);
   });
+
+  it("renders only the visible rows of a 1,000,000-row result and fetches no page early", async () => {
+    const million: PaymentSummary[] = Array.from({ length: 1_000_000 }, (_, i) => ({ ...summary, id: `p-${i}` }));
+    const backend = mockBackend({ searchPage: async () => ({ rows: million, next_cursor: "cursor-1000000" }) });
+    renderWith(backend, <Harness onOpen={() => {}} />);
+    await waitFor(() => expect(screen.getByText(/1,000,000\+ payments loaded/)).toBeInTheDocument());
+    const rendered = screen.getAllByTestId("payment-row");
+    expect(rendered.length).toBeGreaterThan(5);
+    expect(rendered.length).toBeLessThan(60);
+    // Far from the end: the next page is not fetched eagerly (it is fetched on scroll, see above).
+    expect(backend.searchPage).toHaveBeenCalledTimes(1);
+  });
 });
