@@ -7,7 +7,8 @@
 -- contribution and adds the new one, so the rollup always equals a GROUP BY over attempts
 -- (tested in crates/engine/tests/console.rs). Console charts/finance read only this table.
 --
--- Counters (calls = answered provider calls, retries included):
+-- Counters (calls = answered provider calls, retries included; counts are integer so that
+-- sums over many rows use the fast int8 accumulator, only the amount is bigint):
 --   n_<class>          calls per outcome class
 --   retried            non-approved calls followed by a retry on the same connector
 --                      (next_step = 'retry_same'): excluded from the approval-rate denominator
@@ -21,17 +22,17 @@ CREATE TABLE attempt_rollup (
     connector_id           uuid NOT NULL,
     currency               char(3) NOT NULL,
     bucket                 timestamptz NOT NULL,
-    calls                  bigint NOT NULL DEFAULT 0,
-    n_approved             bigint NOT NULL DEFAULT 0,
-    n_hard_decline         bigint NOT NULL DEFAULT 0,
-    n_soft_decline         bigint NOT NULL DEFAULT 0,
-    n_needs_customer_action bigint NOT NULL DEFAULT 0,
-    n_validation_error     bigint NOT NULL DEFAULT 0,
-    n_auth_config_error    bigint NOT NULL DEFAULT 0,
-    n_rate_limited         bigint NOT NULL DEFAULT 0,
-    n_provider_unavailable bigint NOT NULL DEFAULT 0,
-    n_unknown_outcome      bigint NOT NULL DEFAULT 0,
-    retried                bigint NOT NULL DEFAULT 0,
+    calls                  integer NOT NULL DEFAULT 0,
+    n_approved             integer NOT NULL DEFAULT 0,
+    n_hard_decline         integer NOT NULL DEFAULT 0,
+    n_soft_decline         integer NOT NULL DEFAULT 0,
+    n_needs_customer_action integer NOT NULL DEFAULT 0,
+    n_validation_error     integer NOT NULL DEFAULT 0,
+    n_auth_config_error    integer NOT NULL DEFAULT 0,
+    n_rate_limited         integer NOT NULL DEFAULT 0,
+    n_provider_unavailable integer NOT NULL DEFAULT 0,
+    n_unknown_outcome      integer NOT NULL DEFAULT 0,
+    retried                integer NOT NULL DEFAULT 0,
     approved_amount_minor  bigint NOT NULL DEFAULT 0,
     h1                      integer NOT NULL DEFAULT 0,
     h2                      integer NOT NULL DEFAULT 0,
