@@ -45,6 +45,9 @@ fn with_db(url: &str, db: &str) -> String {
     }
 }
 
+/// A named search filter generator (random picks from the sampled payments).
+type MakeFilter<'a> = Box<dyn Fn(&mut rand::rngs::StdRng) -> SearchFilter + 'a>;
+
 struct Stats {
     name: &'static str,
     goal_ms: Option<f64>,
@@ -222,10 +225,7 @@ async fn main() -> anyhow::Result<()> {
         samples: vec![],
     };
     let mut kinds: Vec<Stats> = Vec::new();
-    let filters: Vec<(
-        &'static str,
-        Box<dyn Fn(&mut rand::rngs::StdRng) -> SearchFilter>,
-    )> = vec![
+    let filters: Vec<(&'static str, MakeFilter<'_>)> = vec![
         ("search: newest page", Box::new(|_| SearchFilter::default())),
         (
             "search: payment id",
