@@ -13,6 +13,7 @@
 //! - [`webhooks`]: provider webhook intake (verify, dedup, store, apply through the guarded
 //!   state machine, void extra charges).
 //! - [`console`]: the read models and operator actions the desktop console calls.
+//! - [`simulate`]: replay of stored payment contexts under a draft policy (console).
 //! - [`views`]: the plain data shapes the console receives over IPC (TypeScript is generated
 //!   from them by `src-tauri`).
 //! - [`secrets`]: write-only connector credentials for the console, master key setup (create,
