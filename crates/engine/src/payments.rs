@@ -468,11 +468,10 @@ impl Payments {
             calls_on_current += 1;
             let calls_made = u8::try_from(attempts.len()).unwrap_or(u8::MAX);
             // Circuit breakers (issue 5): skip later steps whose circuit opened meanwhile.
-            let next_pos = self.config.health().next_usable(
-                auth.merchant_id,
-                &decision.path,
-                path_pos + 1,
-            );
+            let next_pos =
+                self.config
+                    .health()
+                    .next_usable(auth.merchant_id, &decision.path, path_pos + 1);
             let next_connector = decision.path.get(next_pos).copied();
             let mut input = StepInput {
                 class: result.class,

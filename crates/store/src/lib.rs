@@ -16,8 +16,8 @@
 //! Functions take a `&PgPool` when they run on their own, or a `&mut PgConnection` when the
 //! caller composes them inside one transaction. Nothing here calls a provider.
 
-pub mod bench_seed;
 pub mod access;
+pub mod bench_seed;
 pub mod config;
 pub mod credentials;
 pub mod health;
