@@ -431,9 +431,12 @@ pub async fn replay_merchant_webhook(
     state: State<'_, ConsoleState>,
     outbox_id: i64,
 ) -> Result<WebhookDeliveryView, CommandError> {
+    let keys = engine::secrets::desktop_key_source()
+        .load()
+        .map_err(engine::EngineError::from)?;
     Ok(state
         .console()
         .await?
-        .replay_merchant_webhook(outbox_id)
+        .replay_merchant_webhook(&keys, outbox_id)
         .await?)
 }

@@ -55,6 +55,7 @@ pub async fn start_gateway(
     let health = engine::health::spawn(pool.clone(), payments.config().clone());
     let webhooks = engine::merchant_webhooks::spawn_worker(
         pool.clone(),
+        payments.keys(),
         engine::merchant_webhooks::RetryPolicy::default(),
     );
     // Background reconciler (issue 3): drives `unknown` payments to a final state and retries

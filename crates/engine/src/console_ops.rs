@@ -350,12 +350,16 @@ impl Console {
     /// Sends one merchant webhook again now (same body, fresh signature), logs the attempt
     /// (source `replay`, the console's actor) and returns it. A successful replay marks the row
     /// delivered; a failed one leaves its status and retry schedule unchanged.
-    /// Errors: `not_found` (no such webhook, or the merchant has no endpoint).
+    /// The endpoint secret is decrypted with `keys` (the console's master keyset); when that
+    /// fails the attempt is logged as failed with the reason and nothing is sent.
+    /// Errors: `not_found` (no such webhook, or the merchant has no endpoint), `forbidden`
+    /// (roles other than admin may not read the endpoint).
     pub async fn replay_merchant_webhook(
         &self,
+        keys: &vault::Keyset,
         outbox_id: i64,
     ) -> Result<WebhookDeliveryView, EngineError> {
-        let due = store::outbox::for_replay(self.pool(), self.merchant_id(), outbox_id)
+        let due = store::outbox::for_replay(self.pool(), keys, self.merchant_id(), outbox_id)
             .await?
             .ok_or(EngineError::NotFound { what: "webhook" })?;
         let client = reqwest::Client::new();

@@ -19,13 +19,19 @@
 //!   (status code, latency, error) in `merchant_webhook_deliveries`.
 //! - **Workers**: every gateway runs one ([`spawn_worker`]); rows are claimed with
 //!   `FOR UPDATE SKIP LOCKED` and a lease, and no transaction is held during the HTTP call.
+//! - **Secret**: stored encrypted (migration 0008, `store::outbox`); the worker decrypts it with
+//!   the gateway's master keyset. A secret that cannot be decrypted (missing/wrong master key)
+//!   is never sent unsigned: the attempt is logged as failed with the reason and retried.
 
 use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 use sqlx::PgPool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::outbox::{AfterDelivery, DeliveryLog, DueWebhook};
 use time::OffsetDateTime;
+use vault::Keyset;
 
 /// The signature header's name.
 pub const SIGNATURE_HEADER: &str = "Switchboard-Signature";
@@ -144,9 +150,21 @@ impl AttemptResult {
 
 /// Sends one delivery (no database access). Headers: `Content-Type: application/json`,
 /// [`SIGNATURE_HEADER`], `Switchboard-Event-Id: evt_…`, `Switchboard-Delivery-Attempt: n`.
+/// When the endpoint secret could not be decrypted nothing is sent and the result carries the
+/// reason as its error (never secret material).
 pub async fn send(client: &reqwest::Client, due: &DueWebhook, now_s: i64) -> AttemptResult {
+    let secret = match &due.secret {
+        Ok(s) => s,
+        Err(reason) => {
+            return AttemptResult {
+                status_code: None,
+                latency_ms: 0,
+                error: Some(reason.clone()),
+            };
+        }
+    };
     let body = serde_json::to_vec(&due.payload).unwrap_or_default();
-    let signature = sign(due.secret.as_bytes(), now_s, &body);
+    let signature = sign(secret.expose_secret().as_bytes(), now_s, &body);
     let event_id = due
         .payload
         .get("id")
@@ -245,14 +263,16 @@ pub async fn deliver(
     Ok(result)
 }
 
-/// Claims and delivers one batch of due rows (up to 32, concurrently). Returns how many.
+/// Claims and delivers one batch of due rows (up to 32, concurrently), decrypting endpoint
+/// secrets with `keys`. Returns how many.
 pub async fn run_once(
     pool: &PgPool,
+    keys: &Keyset,
     client: &reqwest::Client,
     retry: &RetryPolicy,
 ) -> Result<usize, sqlx::Error> {
     let lease_ms = i64::try_from(DELIVERY_TIMEOUT.as_millis() * 3).unwrap_or(30_000);
-    let due = store::outbox::claim_due(pool, 32, lease_ms).await?;
+    let due = store::outbox::claim_due(pool, keys, 32, lease_ms).await?;
     let n = due.len();
     let mut set = tokio::task::JoinSet::new();
     for d in due {
@@ -269,12 +289,29 @@ pub async fn run_once(
     Ok(n)
 }
 
-/// Starts the delivery worker: a batch whenever rows are due, else a 200 ms pause.
-pub fn spawn_worker(pool: PgPool, retry: RetryPolicy) -> tokio::task::JoinHandle<()> {
+/// Starts the delivery worker with the gateway's master `keys`: first it encrypts endpoint
+/// secrets still stored in plaintext (from before migration 0008), then it delivers a batch
+/// whenever rows are due, else pauses 200 ms.
+pub fn spawn_worker(
+    pool: PgPool,
+    keys: Arc<Keyset>,
+    retry: RetryPolicy,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = reqwest::Client::new();
+        let mut rng = store::credentials::os_rng();
+        match store::outbox::encrypt_legacy_endpoints(&pool, &keys, &mut rng, i64::MAX).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                endpoints = n,
+                "encrypted plaintext merchant webhook secrets"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot encrypt plaintext merchant webhook secrets")
+            }
+        }
         loop {
-            match run_once(&pool, &client, &retry).await {
+            match run_once(&pool, &keys, &client, &retry).await {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(200)).await,
                 Ok(_) => {}
                 Err(e) => {

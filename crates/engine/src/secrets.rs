@@ -83,7 +83,8 @@ pub struct RotationReport {
     /// Data keys re-wrapped by this run.
     #[ts(type = "number")]
     pub rewrapped: u64,
-    /// Plaintext credential rows (pre-encryption) encrypted by this run.
+    /// Plaintext rows (connector credentials from before migration 0006, merchant webhook
+    /// endpoint secrets from before 0008) encrypted by this run.
     #[ts(type = "number")]
     pub encrypted_legacy: u64,
     /// Data keys still on an older version (0 when finished).
@@ -280,7 +281,7 @@ pub async fn check_keys(pool: &PgPool, keys: &Keyset) -> Result<(), EngineError>
 /// environment), else a fresh version generated and saved into `source` first (keyring or
 /// key file). Then data keys are re-wrapped `batch` rows at a time (each row committed alone),
 /// stopping after `max_batches` batches when given (the rest is left for the next run), legacy
-/// plaintext rows are encrypted, and when nothing remains older versions are retired and, for
+/// plaintext rows (credentials, merchant webhook endpoint secrets) are encrypted, and when nothing remains older versions are retired and, for
 /// writable sources with `prune`, removed from the source.
 ///
 /// Gateways keep working throughout as long as they hold both versions (old rows and new rows
@@ -328,8 +329,9 @@ pub async fn rotate(
             break;
         }
     }
-    let encrypted_legacy =
-        store::credentials::encrypt_legacy(pool, &keys, &mut rng, batch.max(1)).await?;
+    let encrypted_legacy = store::credentials::encrypt_legacy(pool, &keys, &mut rng, batch.max(1))
+        .await?
+        + store::outbox::encrypt_legacy_endpoints(pool, &keys, &mut rng, batch.max(1)).await?;
     let remaining = store::credentials::rotation_remaining(pool, to).await?;
     let finished = remaining == 0 && store::credentials::finish_rotation(pool, to).await?;
     let mut pruned_versions = Vec::new();

@@ -81,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
     let webhooks = (std::env::var("MERCHANT_WEBHOOKS").as_deref() != Ok("off")).then(|| {
         engine::merchant_webhooks::spawn_worker(
             payments.pool().clone(),
+            payments.keys(),
             engine::merchant_webhooks::RetryPolicy::default(),
         )
     });

@@ -6,6 +6,11 @@
 //! log line is captured at TRACE level. The test fails if the canary appears in any log line,
 //! HTTP response (body or header), console result, export file, error or Debug output.
 //!
+//! A third canary is the merchant webhook endpoint's signing secret (sealed by the vault,
+//! migration 0008): merchant webhooks are delivered (signed with it, verified by a receiver on
+//! 127.0.0.1:0), replayed from the console, and the delivery log, timeline and logs are searched
+//! for it too.
+//!
 //! The PSP emulator's own logs are excluded: it stands in for the provider, which legitimately
 //! receives the key.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -93,13 +98,43 @@ async fn http(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// A merchant's webhook receiver on 127.0.0.1:0: answers 200, records for each request whether
+/// its `Switchboard-Signature` verifies with `secret`, and its headers.
+async fn merchant_receiver(secret: String) -> (String, Arc<Mutex<Vec<(bool, String)>>>) {
+    let got: Arc<Mutex<Vec<(bool, String)>>> = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let (g, secret) = (g.clone(), secret.clone());
+                async move {
+                    let sig = headers
+                        .get(engine::merchant_webhooks::SIGNATURE_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                    let ok = engine::merchant_webhooks::verify(secret.as_bytes(), sig, &body, now);
+                    g.lock().unwrap().push((ok, format!("{headers:?}")));
+                    axum::http::StatusCode::OK
+                }
+            },
+        ),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await });
+    (url, got)
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn canary_secrets_never_leave_the_vault(pool: PgPool) {
     let logs = capture_logs();
     let api_canary = format!("sk_test_CANARYAPI{}", Uuid::new_v4().simple());
     let hook_canary = format!("whsec_CANARYHOOK{}", Uuid::new_v4().simple());
     let new_canary = format!("whsec_CANARYNEW{}", Uuid::new_v4().simple());
-    let markers = ["CANARYAPI", "CANARYHOOK", "CANARYNEW"];
+    let mwh_canary = format!("whsec_CANARYMWH{}", Uuid::new_v4().simple());
+    let markers = ["CANARYAPI", "CANARYHOOK", "CANARYNEW", "CANARYMWH"];
     let specs = vec![
         Spec {
             name: "Stripe Canary",
@@ -115,6 +150,18 @@ async fn canary_secrets_never_leave_the_vault(pool: PgPool) {
     let env = common::start(pool.clone(), specs, Duration::from_secs(3)).await;
     let canary = env.conn("Stripe Canary").id;
     let mut seen = Seen::default();
+    // Merchant webhook endpoint with the canary signing secret; the receiver records what it got.
+    let (hook_url, received) = merchant_receiver(mwh_canary.clone()).await;
+    store::outbox::set_endpoint(
+        &pool,
+        &env.payments.keys(),
+        env.merchant_id,
+        &hook_url,
+        &secrecy::SecretString::from(mwh_canary.clone()),
+        true,
+    )
+    .await
+    .unwrap();
 
     // ---- payments over HTTP
     let (s, approved) = http(
@@ -379,6 +426,71 @@ async fn canary_secrets_never_leave_the_vault(pool: PgPool) {
             .await
             .unwrap();
     seen.add("stored idempotent responses", stored.join("\n"));
+
+    // ---- merchant webhooks: delivered signed with the canary secret, replayed, logged.
+    let client = reqwest::Client::new();
+    let retry = engine::merchant_webhooks::RetryPolicy::default();
+    let keys = env.payments.keys();
+    while engine::merchant_webhooks::run_once(&pool, &keys, &client, &retry)
+        .await
+        .unwrap()
+        > 0
+    {}
+    let got = received.lock().unwrap().clone();
+    assert!(got.len() >= 4, "merchant webhooks delivered: {}", got.len());
+    assert!(
+        got.iter().all(|(verified, _)| *verified),
+        "every delivery verifies with the canary secret"
+    );
+    for (_, headers) in &got {
+        seen.add("merchant webhook request headers", headers.clone());
+    }
+    let first = page.rows.first().unwrap().id.clone();
+    let hooks = console.merchant_webhooks(&first).await.unwrap();
+    seen.json("merchant webhooks", &hooks);
+    let replayed = console
+        .replay_merchant_webhook(&keys, hooks.first().unwrap().id)
+        .await
+        .unwrap();
+    assert_eq!(replayed.status_code, Some(200));
+    seen.json("merchant webhook replay", &replayed);
+    let due = store::outbox::for_replay(&pool, &keys, env.merchant_id, hooks[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    seen.add("DueWebhook Debug", format!("{due:?}"));
+    seen.add(
+        "endpoint meta",
+        format!(
+            "{:?}",
+            store::outbox::endpoint_meta(&pool, env.merchant_id)
+                .await
+                .unwrap()
+        ),
+    );
+    let stored: Vec<(Option<String>, Vec<u8>)> =
+        sqlx::query_as("SELECT secret, ciphertext FROM merchant_webhook_endpoints")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    for (plain, ct) in &stored {
+        assert!(plain.is_none(), "no plaintext endpoint secret stored");
+        seen.add("endpoint ciphertext", String::from_utf8_lossy(ct));
+    }
+    // The delivery log as a support user would export it.
+    let log_rows: Vec<String> =
+        sqlx::query_scalar("SELECT row_to_json(d)::text FROM merchant_webhook_deliveries d")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(!log_rows.is_empty());
+    seen.add("merchant webhook delivery log", log_rows.join("\n"));
+    let outbox_rows: Vec<String> =
+        sqlx::query_scalar("SELECT row_to_json(o)::text FROM merchant_webhook_outbox o")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    seen.add("merchant webhook outbox", outbox_rows.join("\n"));
 
     // ---- the verdict
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -677,7 +677,8 @@ async fn merchant_webhooks_are_signed_retried_logged_and_replayable(pool: PgPool
     let gw = start_gateway(&e.pool).await;
     let (url, got) = receiver(1).await;
     let secret = "whsec_merchant_test_secret";
-    store::outbox::set_endpoint(&e.pool, e.merchant_id, &url, secret, true)
+    let keys = test_keys();
+    store::outbox::set_endpoint(&e.pool, &keys, e.merchant_id, &url, &secret.into(), true)
         .await
         .unwrap();
     let p = e.pay(&gw).await;
@@ -699,21 +700,21 @@ async fn merchant_webhooks_are_signed_retried_logged_and_replayable(pool: PgPool
         max_attempts: 3,
     };
     assert_eq!(
-        engine::merchant_webhooks::run_once(&e.pool, &client, &retry)
+        engine::merchant_webhooks::run_once(&e.pool, &keys, &client, &retry)
             .await
             .unwrap(),
         2
     );
     // One of the two got a 500 and is scheduled 300 ms later; nothing is due right now.
     assert_eq!(
-        engine::merchant_webhooks::run_once(&e.pool, &client, &retry)
+        engine::merchant_webhooks::run_once(&e.pool, &keys, &client, &retry)
             .await
             .unwrap(),
         0
     );
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(
-        engine::merchant_webhooks::run_once(&e.pool, &client, &retry)
+        engine::merchant_webhooks::run_once(&e.pool, &keys, &client, &retry)
             .await
             .unwrap(),
         1
@@ -760,7 +761,10 @@ async fn merchant_webhooks_are_signed_retried_logged_and_replayable(pool: PgPool
         assert_eq!(v["data"]["amount"], 2000);
     }
     // Replay from the console: logged with the operator.
-    let d = console.replay_merchant_webhook(hooks[1].id).await.unwrap();
+    let d = console
+        .replay_merchant_webhook(&keys, hooks[1].id)
+        .await
+        .unwrap();
     assert_eq!(d.status_code, Some(200));
     let hooks = console.merchant_webhooks(&pid).await.unwrap();
     let replay = hooks[1].deliveries.last().unwrap();
@@ -771,7 +775,7 @@ async fn merchant_webhooks_are_signed_retried_logged_and_replayable(pool: PgPool
     assert_eq!(got.lock().unwrap().len(), 4);
     assert_eq!(
         console
-            .replay_merchant_webhook(999_999)
+            .replay_merchant_webhook(&keys, 999_999)
             .await
             .unwrap_err()
             .code(),
@@ -790,11 +794,13 @@ async fn webhooks_give_up_after_max_attempts_and_nothing_is_queued_without_endpo
         .unwrap();
     assert_eq!(queued, 0, "no endpoint: nothing to deliver");
     // An endpoint that refuses connections.
+    let keys = test_keys();
     store::outbox::set_endpoint(
         &e.pool,
+        &keys,
         e.merchant_id,
         "http://127.0.0.1:9/none",
-        "s3cret",
+        &"s3cret".into(),
         true,
     )
     .await
@@ -807,7 +813,7 @@ async fn webhooks_give_up_after_max_attempts_and_nothing_is_queued_without_endpo
     };
     let client = reqwest::Client::new();
     for _ in 0..2 {
-        engine::merchant_webhooks::run_once(&e.pool, &client, &retry)
+        engine::merchant_webhooks::run_once(&e.pool, &keys, &client, &retry)
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -827,7 +833,7 @@ async fn webhooks_give_up_after_max_attempts_and_nothing_is_queued_without_endpo
         );
     }
     assert_eq!(
-        engine::merchant_webhooks::run_once(&e.pool, &client, &retry)
+        engine::merchant_webhooks::run_once(&e.pool, &keys, &client, &retry)
             .await
             .unwrap(),
         0

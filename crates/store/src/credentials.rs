@@ -51,7 +51,7 @@ pub struct CredentialMeta {
     pub updated_at: time::OffsetDateTime,
 }
 
-fn nonce12(bytes: &[u8], what: &str) -> Result<[u8; 12], VaultError> {
+pub(crate) fn nonce12(bytes: &[u8], what: &str) -> Result<[u8; 12], VaultError> {
     bytes.try_into().map_err(|_| VaultError::DecryptFailed {
         what: format!("{what} (bad nonce length)"),
     })
@@ -147,7 +147,7 @@ async fn unwrap_checked(
 }
 
 /// All data keys of a merchant, unwrapped, by version.
-async fn data_keys(
+pub(crate) async fn data_keys(
     conn: &mut PgConnection,
     keys: &Keyset,
     merchant_id: Uuid,
@@ -169,7 +169,7 @@ async fn data_keys(
 
 /// The merchant's newest data key, created (v1, wrapped by the newest master key) when the
 /// merchant has none. Safe under concurrency (insert-if-absent, then read).
-async fn data_key_for_write(
+pub(crate) async fn data_key_for_write(
     conn: &mut PgConnection,
     keys: &Keyset,
     merchant_id: Uuid,

@@ -5,12 +5,26 @@
 //! claims due rows with `FOR UPDATE SKIP LOCKED` and a lease (the claim moves `next_attempt_at`
 //! forward), so several gateways never deliver the same row at once and a crashed worker's rows
 //! come back after the lease. No transaction is held during the HTTP call.
+//!
+//! The endpoint's signing secret is encrypted like connector credentials (migration 0008):
+//! sealed with the merchant's data key, AAD = merchant id + endpoint id + field
+//! [`MERCHANT_WEBHOOK_SECRET`] (so a ciphertext copied to another row fails to open); only the
+//! delivery path ([`claim_due`], [`for_replay`]) decrypts it, with the gateway's keyset.
 
-use sqlx::{PgPool, Row};
+use crate::credentials::{CredentialError, data_key_for_write, data_keys, nonce12};
+use rand::CryptoRng;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{PgConnection, PgPool, Row};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
+use vault::{CredentialAad, DataKey, Keyset, Sealed, VaultError};
 
-/// A claimed outbox row with where to send it. Holds the merchant's signing secret: never log it.
+/// Field name bound into the AAD of a merchant webhook endpoint's signing secret.
+pub const MERCHANT_WEBHOOK_SECRET: &str = "merchant_webhook_secret";
+
+/// A claimed outbox row with where to send it. Holds the merchant's decrypted signing secret
+/// (or why it could not be decrypted): never log it (`Debug` redacts it).
 #[derive(Clone)]
 pub struct DueWebhook {
     /// Merchant.
@@ -27,8 +41,10 @@ pub struct DueWebhook {
     pub attempt: i32,
     /// Endpoint URL.
     pub url: String,
-    /// HMAC-SHA256 signing secret of the merchant.
-    pub secret: String,
+    /// HMAC-SHA256 signing secret of the merchant, decrypted; `Err` carries why it could not
+    /// be (missing/wrong master key, moved ciphertext; never secret material), so the attempt
+    /// is logged as failed and retried instead of being sent unsigned.
+    pub secret: Result<SecretString, String>,
 }
 
 impl std::fmt::Debug for DueWebhook {
@@ -128,38 +144,236 @@ pub struct DeliveryRow {
     pub actor: Option<String>,
 }
 
-/// Sets (or replaces) a merchant's webhook endpoint and signing secret.
+/// Sets (or replaces) a merchant's webhook endpoint and signing secret; the secret is sealed
+/// with the merchant's data key (created on first use) and never stored in plaintext.
+/// Errors: database (including permission denied for roles other than admin/gateway), vault.
 pub async fn set_endpoint(
     pool: &PgPool,
+    keys: &Keyset,
     merchant_id: Uuid,
     url: &str,
-    secret: &str,
+    secret: &SecretString,
     enabled: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO merchant_webhook_endpoints (merchant_id, url, secret, enabled) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (merchant_id) DO UPDATE SET url = $2, secret = $3, enabled = $4, updated_at = now()",
+) -> Result<(), CredentialError> {
+    let mut rng = crate::credentials::os_rng();
+    let mut tx = pool.begin().await?;
+    put_endpoint(&mut tx, keys, &mut rng, merchant_id, url, secret, enabled).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`set_endpoint`] on the caller's connection/transaction, with randomness passed in.
+pub async fn put_endpoint(
+    conn: &mut PgConnection,
+    keys: &Keyset,
+    rng: &mut (impl CryptoRng + Send),
+    merchant_id: Uuid,
+    url: &str,
+    secret: &SecretString,
+    enabled: bool,
+) -> Result<(), CredentialError> {
+    let dk = data_key_for_write(conn, keys, merchant_id, rng).await?;
+    // The endpoint id is kept across replacements; a new row gets a fresh one here so the
+    // AAD can bind it before the row exists.
+    let endpoint_id: Uuid = sqlx::query_scalar(
+        "SELECT coalesce((SELECT id FROM merchant_webhook_endpoints WHERE merchant_id = $1 FOR UPDATE),
+                         gen_random_uuid())",
     )
     .bind(merchant_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let sealed = vault::seal(&dk, aad(merchant_id, endpoint_id), secret, rng)?;
+    sqlx::query(
+        "INSERT INTO merchant_webhook_endpoints
+             (merchant_id, id, url, secret, key_version, nonce, ciphertext, last4, enabled)
+         VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8)
+         ON CONFLICT (merchant_id) DO UPDATE SET url = $3, secret = NULL, key_version = $4,
+             nonce = $5, ciphertext = $6, last4 = $7, enabled = $8, updated_at = now()",
+    )
+    .bind(merchant_id)
+    .bind(endpoint_id)
     .bind(url)
-    .bind(secret)
+    .bind(sealed.key_version)
+    .bind(sealed.nonce.as_slice())
+    .bind(&sealed.ciphertext)
+    .bind(vault::last4(secret.expose_secret()))
     .bind(enabled)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-fn due_from(r: &sqlx::postgres::PgRow) -> Result<DueWebhook, sqlx::Error> {
-    Ok(DueWebhook {
-        merchant_id: r.try_get("merchant_id")?,
-        outbox_id: r.try_get("id")?,
-        payment_id: r.try_get("payment_id")?,
-        event_type: r.try_get("event_type")?,
-        payload: r.try_get("payload")?,
-        attempt: r.try_get("attempts")?,
-        url: r.try_get("url")?,
-        secret: r.try_get("secret")?,
+fn aad(merchant_id: Uuid, endpoint_id: Uuid) -> CredentialAad<'static> {
+    CredentialAad {
+        merchant_id,
+        connector_id: endpoint_id,
+        field: MERCHANT_WEBHOOK_SECRET,
+    }
+}
+
+/// What the console may know about a merchant's endpoint: never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointMeta {
+    /// Endpoint id (bound into the secret's AAD).
+    pub id: Uuid,
+    /// URL deliveries are posted to.
+    pub url: String,
+    /// Deliveries enabled.
+    pub enabled: bool,
+    /// At most the last 4 characters of the signing secret (`""` for short secrets).
+    pub last4: String,
+    /// Data key version that sealed the secret (`None`: plaintext from before migration 0008).
+    pub key_version: Option<i32>,
+}
+
+/// The merchant's endpoint without its secret (`None`: no endpoint).
+pub async fn endpoint_meta(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<Option<EndpointMeta>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, url, enabled, last4, key_version FROM merchant_webhook_endpoints WHERE merchant_id = $1",
+    )
+    .bind(merchant_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(EndpointMeta {
+            id: r.try_get("id")?,
+            url: r.try_get("url")?,
+            enabled: r.try_get("enabled")?,
+            last4: r.try_get("last4")?,
+            key_version: r.try_get("key_version")?,
+        })
     })
+    .transpose()
+}
+
+/// Encrypts up to `limit` endpoint secrets stored in plaintext before migration 0008 (each in
+/// its own transaction). Run by the delivery worker at start and by `switchboard-vault rotate`.
+/// Returns how many were encrypted.
+pub async fn encrypt_legacy_endpoints(
+    pool: &PgPool,
+    keys: &Keyset,
+    rng: &mut (impl CryptoRng + Send),
+    limit: i64,
+) -> Result<u64, CredentialError> {
+    let merchants: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT merchant_id FROM merchant_webhook_endpoints WHERE secret IS NOT NULL LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let mut done = 0;
+    for merchant_id in merchants {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT url, secret, enabled FROM merchant_webhook_endpoints
+             WHERE merchant_id = $1 AND secret IS NOT NULL FOR UPDATE",
+        )
+        .bind(merchant_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(r) = row {
+            let url: String = r.try_get("url")?;
+            let plain: String = r.try_get("secret")?;
+            let enabled: bool = r.try_get("enabled")?;
+            let secret = SecretString::from(plain);
+            put_endpoint(&mut tx, keys, rng, merchant_id, &url, &secret, enabled).await?;
+            done += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(done)
+}
+
+/// A selected row, secret still sealed.
+struct SealedDue {
+    due: DueWebhook,
+    endpoint_id: Uuid,
+    sealed: Option<Sealed>,
+}
+
+fn due_from(r: &sqlx::postgres::PgRow) -> Result<SealedDue, sqlx::Error> {
+    let key_version: Option<i32> = r.try_get("key_version")?;
+    let nonce: Option<Vec<u8>> = r.try_get("nonce")?;
+    let ciphertext: Option<Vec<u8>> = r.try_get("ciphertext")?;
+    let sealed = match (key_version, nonce, ciphertext) {
+        (Some(key_version), Some(nonce), Some(ciphertext)) => {
+            nonce12(&nonce, "merchant webhook secret")
+                .ok()
+                .map(|nonce| Sealed {
+                    key_version,
+                    nonce,
+                    ciphertext,
+                })
+        }
+        _ => None,
+    };
+    Ok(SealedDue {
+        due: DueWebhook {
+            merchant_id: r.try_get("merchant_id")?,
+            outbox_id: r.try_get("id")?,
+            payment_id: r.try_get("payment_id")?,
+            event_type: r.try_get("event_type")?,
+            payload: r.try_get("payload")?,
+            attempt: r.try_get("attempts")?,
+            url: r.try_get("url")?,
+            secret: Err(String::new()),
+        },
+        endpoint_id: r.try_get("endpoint_id")?,
+        sealed,
+    })
+}
+
+fn open_secret(
+    row: &SealedDue,
+    dks: &Result<HashMap<i32, DataKey>, String>,
+) -> Result<SecretString, String> {
+    let merchant_id = row.due.merchant_id;
+    let sealed = row.sealed.as_ref().ok_or_else(|| {
+        "the endpoint secret is not encrypted yet (a gateway's worker or `switchboard-vault rotate` encrypts it)"
+            .to_owned()
+    })?;
+    let dks = dks.as_ref().map_err(Clone::clone)?;
+    let dk = dks.get(&sealed.key_version).ok_or_else(|| {
+        format!(
+            "cannot decrypt the endpoint secret: data key v{} not found",
+            sealed.key_version
+        )
+    })?;
+    vault::open(dk, aad(merchant_id, row.endpoint_id), sealed)
+        .map_err(|e: VaultError| format!("cannot decrypt the endpoint secret: {e}"))
+}
+
+/// Decrypts the secrets of selected rows (data keys unwrapped once per merchant).
+async fn open_all(
+    pool: &PgPool,
+    keys: &Keyset,
+    rows: Vec<SealedDue>,
+) -> Result<Vec<DueWebhook>, sqlx::Error> {
+    let mut cache: HashMap<Uuid, Result<HashMap<i32, DataKey>, String>> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let m = row.due.merchant_id;
+        if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(m) {
+            let mut conn = pool.acquire().await?;
+            let dks = match data_keys(&mut conn, keys, m).await {
+                Ok(d) => Ok(d),
+                Err(CredentialError::Database(e)) => return Err(e),
+                Err(CredentialError::Vault(e)) => {
+                    Err(format!("cannot decrypt the endpoint secret: {e}"))
+                }
+            };
+            slot.insert(dks);
+        }
+        let secret = match cache.get(&m) {
+            Some(dks) => open_secret(&row, dks),
+            None => Err("cannot decrypt the endpoint secret".to_owned()),
+        };
+        out.push(DueWebhook { secret, ..row.due });
+    }
+    Ok(out)
 }
 
 /// Claims up to `limit` due pending rows (oldest first), skipping rows another worker holds,
@@ -167,6 +381,7 @@ fn due_from(r: &sqlx::postgres::PgRow) -> Result<DueWebhook, sqlx::Error> {
 /// this attempt). Rows of merchants without an enabled endpoint are left alone.
 pub async fn claim_due(
     pool: &PgPool,
+    keys: &Keyset,
     limit: i64,
     lease_ms: i64,
 ) -> Result<Vec<DueWebhook>, sqlx::Error> {
@@ -183,25 +398,28 @@ pub async fn claim_due(
                 next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
            FROM due, merchant_webhook_endpoints e
           WHERE o.merchant_id = due.merchant_id AND o.id = due.id AND e.merchant_id = o.merchant_id
-         RETURNING o.merchant_id, o.id, o.payment_id, o.event_type, o.payload, o.attempts, e.url, e.secret",
+         RETURNING o.merchant_id, o.id, o.payment_id, o.event_type, o.payload, o.attempts, e.url,
+                   e.id AS endpoint_id, e.key_version, e.nonce, e.ciphertext",
     )
     .bind(limit)
     .bind(lease_ms)
     .fetch_all(pool)
     .await?;
-    rows.iter().map(due_from).collect()
+    let sealed = rows.iter().map(due_from).collect::<Result<Vec<_>, _>>()?;
+    open_all(pool, keys, sealed).await
 }
 
 /// One outbox row with the merchant's endpoint, for a replay (`None`: no such row or no
 /// endpoint). The attempt number is the next one; the row is not claimed.
 pub async fn for_replay(
     pool: &PgPool,
+    keys: &Keyset,
     merchant_id: Uuid,
     outbox_id: i64,
 ) -> Result<Option<DueWebhook>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT o.merchant_id, o.id, o.payment_id, o.event_type, o.payload, o.attempts + 1 AS attempts,
-                e.url, e.secret
+                e.url, e.id AS endpoint_id, e.key_version, e.nonce, e.ciphertext
          FROM merchant_webhook_outbox o
          JOIN merchant_webhook_endpoints e ON e.merchant_id = o.merchant_id
          WHERE o.merchant_id = $1 AND o.id = $2",
@@ -210,7 +428,10 @@ pub async fn for_replay(
     .bind(outbox_id)
     .fetch_optional(pool)
     .await?;
-    row.as_ref().map(due_from).transpose()
+    let sealed = row.as_ref().map(due_from).transpose()?;
+    Ok(open_all(pool, keys, sealed.into_iter().collect())
+        .await?
+        .pop())
 }
 
 /// Logs one delivery attempt and moves the outbox row on, in one statement. A replay that

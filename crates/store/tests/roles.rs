@@ -200,6 +200,20 @@ async fn each_role_sees_and_changes_only_what_it_may(pool: PgPool) {
     let pay = "SELECT count(*) FROM payments WHERE merchant_id = $1";
     let cred = "SELECT count(*) FROM connector_credentials WHERE merchant_id = $1";
     let dk = "SELECT count(*) FROM merchant_data_keys WHERE merchant_id = $1";
+    // Merchant webhook endpoints hold a sealed signing secret (0008): admin and gateway only.
+    let hook = "SELECT count(*) FROM merchant_webhook_endpoints WHERE merchant_id = $1 AND ciphertext IS NOT NULL";
+    for m in [&a, &b] {
+        store::outbox::set_endpoint(
+            &pool,
+            &keys,
+            m.id,
+            "http://127.0.0.1:9/h",
+            &"whsec_roles_test_secret".into(),
+            true,
+        )
+        .await
+        .unwrap();
+    }
 
     for r in ["support", "finance", "operator", "admin"] {
         let p = users.connect(r).await;
@@ -243,7 +257,18 @@ async fn each_role_sees_and_changes_only_what_it_may(pool: PgPool) {
                 "admin of A must not see B's"
             );
             assert_eq!(count(&p, dk, a.id).await.unwrap(), 1);
+            assert_eq!(count(&p, hook, a.id).await.unwrap(), 1);
+            assert_eq!(
+                count(&p, hook, b.id).await.unwrap(),
+                0,
+                "admin of A: not B's endpoint"
+            );
         } else {
+            let e = count(&p, hook, a.id).await.unwrap_err();
+            assert!(
+                is_denied(&e),
+                "{r} must be denied the webhook endpoint: {e}"
+            );
             let e = count(&p, cred, a.id).await.unwrap_err();
             assert!(is_denied(&e), "{r} must be denied credentials: {e}");
             let e = count(&p, dk, a.id).await.unwrap_err();
@@ -298,6 +323,14 @@ async fn each_role_sees_and_changes_only_what_it_may(pool: PgPool) {
     assert_eq!(count(&g, cred, a.id).await.unwrap(), 1);
     assert_eq!(count(&g, cred, b.id).await.unwrap(), 1);
     assert_eq!(count(&g, pay, b.id).await.unwrap(), 1);
+    assert_eq!(count(&g, hook, b.id).await.unwrap(), 1);
+    let due = store::outbox::claim_due(&g, &keys, 10, 30_000)
+        .await
+        .unwrap();
+    assert!(
+        due.is_empty(),
+        "nothing queued, but the gateway may run the claim"
+    );
     let cfg = store::config::load_config(&g, &keys, b.id, Mode::Test)
         .await
         .unwrap();

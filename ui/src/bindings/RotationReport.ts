@@ -13,7 +13,8 @@ to_version: number,
  */
 rewrapped: number, 
 /**
- * Plaintext credential rows (pre-encryption) encrypted by this run.
+ * Plaintext rows (connector credentials from before migration 0006, merchant webhook
+ * endpoint secrets from before 0008) encrypted by this run.
  */
 encrypted_legacy: number, 
 /**
