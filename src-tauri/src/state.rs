@@ -4,6 +4,11 @@
 //! Nothing here panics. A missing `DATABASE_URL`, an invalid merchant id or an unreachable
 //! database become a [`CommandError`] that every command returns and that [`AppInfo`] carries,
 //! so the UI shows a clear message. Connection attempts are retried on the next command.
+//! The console acts as the user's OWN database role (migration 0007: GRANTs + Row-Level Security
+//! decide what it sees): either a per-user `DATABASE_URL` (`postgres://alice:…@host/db`), or a
+//! shared login plus `SWITCHBOARD_DB_ROLE=alice_support`, which runs `SET ROLE "alice_support"`
+//! on every pooled connection (`engine::access::connect_with_options`; the name is validated,
+//! and a missing role or a login that is not a member is a clear error).
 //! The database password is never stored outside sqlx's connect options and never appears in a
 //! message: messages built here name the database as `user@host:port/db` and are passed through
 //! a redactor as a last line of defence.
@@ -12,7 +17,7 @@ use engine::console::Console;
 use engine::views::CommandError;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -23,6 +28,10 @@ use uuid::Uuid;
 pub const DATABASE_URL: &str = "DATABASE_URL";
 /// Environment variable with the merchant to show (optional: else the oldest merchant).
 pub const MERCHANT_ID: &str = "SWITCHBOARD_MERCHANT_ID";
+/// Environment variable with the database role to act as (optional): every pooled connection
+/// runs `SET ROLE` to it; the `DATABASE_URL` login must be a member. Lower-case letters, digits
+/// and `_`.
+pub const DB_ROLE: &str = "SWITCHBOARD_DB_ROLE";
 /// Pool size: the console is one user.
 const MAX_CONNECTIONS: u32 = 4;
 /// How long a command waits for a database connection before reporting it unavailable.
@@ -57,6 +66,8 @@ struct Setup {
     database: String,
     /// `SWITCHBOARD_MERCHANT_ID`, when given.
     merchant_id: Option<Uuid>,
+    /// `SWITCHBOARD_DB_ROLE`, when given (validated).
+    db_role: Option<String>,
 }
 
 /// A connected console.
@@ -75,7 +86,7 @@ pub struct ConsoleState {
 }
 
 impl ConsoleState {
-    /// Reads `DATABASE_URL`, `SWITCHBOARD_MERCHANT_ID` and the OS user name from the process
+    /// Reads `DATABASE_URL`, `SWITCHBOARD_MERCHANT_ID`, `SWITCHBOARD_DB_ROLE` and the OS user name from the process
     /// environment. Does not connect.
     /// The OS user name falls back to the password database when `USER`/`USERNAME`/`LOGNAME`
     /// are unset (e.g. under a service manager).
@@ -100,7 +111,11 @@ impl ConsoleState {
             .map(|u| u.trim().to_owned())
             .filter(|u| !u.is_empty());
         let redactor = Redactor::from_url(url.as_deref().unwrap_or(""));
-        let setup = parse_setup(url.as_deref(), env(MERCHANT_ID).as_deref());
+        let setup = parse_setup(
+            url.as_deref(),
+            env(MERCHANT_ID).as_deref(),
+            env(DB_ROLE).as_deref(),
+        );
         ConsoleState {
             setup,
             actor,
@@ -121,12 +136,14 @@ impl ConsoleState {
         let setup = self.setup.as_ref().map_err(Clone::clone)?;
         self.ready
             .get_or_try_init(|| async {
-                let pool = PgPoolOptions::new()
-                    .max_connections(MAX_CONNECTIONS)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(setup.options.clone())
-                    .await
-                    .map_err(|e| db_error(&e, &setup.database))?;
+                let pool = engine::access::connect_with_options(
+                    setup.options.clone(),
+                    setup.db_role.as_deref(),
+                    MAX_CONNECTIONS,
+                    ACQUIRE_TIMEOUT,
+                )
+                .await
+                .map_err(|e| connect_error(e, &setup.database))?;
                 let (merchant_id, merchant_name) = find_merchant(&pool, setup).await?;
                 let console = Console::new(pool, merchant_id, self.actor.clone());
                 Ok(Ready {
@@ -194,7 +211,11 @@ fn config_error(code: &str, message: impl Into<String>) -> CommandError {
     }
 }
 
-fn parse_setup(url: Option<&str>, merchant: Option<&str>) -> Result<Setup, CommandError> {
+fn parse_setup(
+    url: Option<&str>,
+    merchant: Option<&str>,
+    db_role: Option<&str>,
+) -> Result<Setup, CommandError> {
     let Some(url) = url else {
         return Err(config_error(
             "database_url_missing",
@@ -209,7 +230,24 @@ fn parse_setup(url: Option<&str>, merchant: Option<&str>) -> Result<Setup, Comma
             "DATABASE_URL is not a valid Postgres URL (expected postgres://user:password@host:port/database).",
         )
     })?;
-    let database = describe(&options);
+    let db_role = match db_role.map(str::trim).filter(|r| !r.is_empty()) {
+        None => None,
+        Some(r) => {
+            engine::access::quoted_role(r).map_err(|_| {
+                config_error(
+                    "db_role_invalid",
+                    format!(
+                        "SWITCHBOARD_DB_ROLE must be a database role name of lower-case letters, digits and _ (at most 63): {r:?}"
+                    ),
+                )
+            })?;
+            Some(r.to_owned())
+        }
+    };
+    let database = match &db_role {
+        None => describe(&options),
+        Some(r) => format!("{} (as role {r})", describe(&options)),
+    };
     let merchant_id = match merchant.map(str::trim).filter(|m| !m.is_empty()) {
         None => None,
         Some(m) => Some(Uuid::parse_str(m).map_err(|_| {
@@ -223,6 +261,7 @@ fn parse_setup(url: Option<&str>, merchant: Option<&str>) -> Result<Setup, Comma
         options,
         database,
         merchant_id,
+        db_role,
     })
 }
 
@@ -272,6 +311,21 @@ fn db_error(e: &sqlx::Error, database: &str) -> CommandError {
             format!("invalid database configuration for {database}"),
         ),
         other => config_error(code, format!("database error with {database}: {other}")),
+    }
+}
+
+/// A failure to open the pool (as the login, or `SET ROLE` to `SWITCHBOARD_DB_ROLE`).
+fn connect_error(e: engine::EngineError, database: &str) -> CommandError {
+    match e {
+        engine::EngineError::Database(db) => db_error(&db, database),
+        other @ (engine::EngineError::InvalidInput { .. }
+        | engine::EngineError::NotFound { .. }
+        | engine::EngineError::IdempotencyKeyReused
+        | engine::EngineError::IdempotencyKeyInUse
+        | engine::EngineError::InvalidState { .. }
+        | engine::EngineError::Internal(_)
+        | engine::EngineError::Vault(_)
+        | engine::EngineError::Forbidden { .. }) => CommandError::from(other),
     }
 }
 
@@ -435,6 +489,35 @@ mod tests {
         );
         let s = state(&[("DATABASE_URL", "postgres://a:b@h/db"), (MERCHANT_ID, " ")]);
         assert!(s.setup.as_ref().is_ok_and(|s| s.merchant_id.is_none()));
+        let s = state(&[
+            ("DATABASE_URL", "postgres://a:b@h/db"),
+            (DB_ROLE, "x; DROP"),
+        ]);
+        assert_eq!(
+            s.setup.as_ref().err().map(|e| e.code.as_str()),
+            Some("db_role_invalid")
+        );
+        let s = state(&[
+            ("DATABASE_URL", "postgres://a:b@h/db"),
+            (DB_ROLE, "alice_support"),
+        ]);
+        let setup = s.setup.as_ref().unwrap();
+        assert_eq!(setup.db_role.as_deref(), Some("alice_support"));
+        assert_eq!(setup.database, "a@h:5432/db (as role alice_support)");
+    }
+
+    /// Real Postgres (`DATABASE_URL`, exported by scripts/test.sh): `SET ROLE` to a role that
+    /// does not exist is reported as such, not as a pool timeout.
+    #[tokio::test]
+    async fn a_missing_db_role_is_a_clear_error() {
+        let url = std::env::var(DATABASE_URL).expect("DATABASE_URL (scripts/test.sh sets it)");
+        let role = format!("sb_missing_{}", Uuid::new_v4().simple());
+        let s = state(&[("DATABASE_URL", url.as_str()), (DB_ROLE, role.as_str())]);
+        let info = s.info().await;
+        let err = info.error.expect("an error");
+        assert_eq!(err.code, "role_not_found", "{}", err.message);
+        assert!(err.message.contains(&role), "{}", err.message);
+        assert!(!info.ready);
     }
 
     #[tokio::test]

@@ -13,8 +13,8 @@ use crate::EngineError;
 use crate::console::Console;
 use crate::secrets::forbidden_or;
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::{Connection, PgPool};
 use std::str::FromStr;
 use std::time::Duration;
 use ts_rs::TS;
@@ -53,36 +53,63 @@ fn valid_identifier(s: &str) -> bool {
         && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
+/// `role` as a quoted SQL identifier, after checking it is a plain lower-case role name
+/// (letters, digits, `_`, at most 63, not starting with a digit). Errors: `invalid_role`.
+pub fn quoted_role(role: &str) -> Result<String, EngineError> {
+    if valid_identifier(role) {
+        Ok(format!("\"{role}\""))
+    } else {
+        Err(EngineError::invalid(
+            "invalid_role",
+            Some("role".into()),
+            "a database role is lower-case letters, digits and _ (at most 63), e.g. alice_support",
+        ))
+    }
+}
+
 /// Opens a pool to `url` acting as the user's own role: `set_role = None` uses the URL's login
-/// role itself; `Some(role)` runs `SET ROLE role` on every new connection (the login must be a
-/// member of `role`). Errors: `invalid_role` (not a plain lower-case identifier), database errors
-/// (unreachable, authentication, not a member of the role).
+/// role itself; `Some(role)` runs `SET ROLE "role"` on every new connection (the login must be a
+/// member of `role`). Errors as [`connect_with_options`].
 pub async fn connect_as(
     url: &str,
     set_role: Option<&str>,
     max_connections: u32,
 ) -> Result<PgPool, EngineError> {
     let opts = PgConnectOptions::from_str(url)?;
-    let role = match set_role {
-        None => None,
-        Some(r) if valid_identifier(r) => Some(r.to_owned()),
-        Some(_) => {
-            return Err(EngineError::invalid(
-                "invalid_role",
-                Some("role".into()),
-                "a database role is lower-case letters, digits and _ (at most 63)",
-            ));
-        }
-    };
+    connect_with_options(opts, set_role, max_connections, Duration::from_secs(5)).await
+}
+
+/// [`connect_as`] with parsed connect options and an acquire timeout (the desktop console).
+/// The first connection is opened (and the role set) before this returns, so problems show up
+/// here. Errors: `invalid_role` (not a plain lower-case identifier), `role_not_found` (no such
+/// database role), `forbidden` (the login is not a member of the role: a DBA runs
+/// `GRANT <role> TO <login>`), database errors (unreachable, authentication).
+pub async fn connect_with_options(
+    opts: PgConnectOptions,
+    set_role: Option<&str>,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<PgPool, EngineError> {
+    let statement = set_role
+        .map(|r| quoted_role(r).map(|q| format!("SET ROLE {q}")))
+        .transpose()?;
+    let login = opts.get_username().to_owned();
+    // One plain connection first: the pool retries failed connects (after_connect errors
+    // included) until its timeout, which would hide why SET ROLE was refused.
+    if let Some(sql) = &statement {
+        let mut probe = PgConnection::connect_with(&opts).await?;
+        let set = sqlx::query(sql).execute(&mut probe).await;
+        let _ = probe.close().await;
+        set.map_err(|e| set_role_error(e, &login, set_role))?;
+    }
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(acquire_timeout)
         .after_connect(move |conn, _meta| {
-            let role = role.clone();
+            let statement = statement.clone();
             Box::pin(async move {
-                if let Some(r) = role {
-                    // Identifier validated above: lower-case letters, digits, underscores.
-                    sqlx::query(&format!("SET ROLE {r}")).execute(conn).await?;
+                if let Some(sql) = statement {
+                    sqlx::query(&sql).execute(conn).await?;
                 }
                 Ok(())
             })
@@ -90,6 +117,29 @@ pub async fn connect_as(
         .connect_with(opts)
         .await?;
     Ok(pool)
+}
+
+/// Turns the `SET ROLE` refusals into clear errors; other errors pass unchanged.
+fn set_role_error(e: sqlx::Error, login: &str, role: Option<&str>) -> EngineError {
+    let (Some(role), sqlx::Error::Database(d)) = (role, &e) else {
+        return e.into();
+    };
+    let set_role_refused = d.message().contains("role");
+    match d.code().as_deref() {
+        Some("22023") if set_role_refused => EngineError::invalid(
+            "role_not_found",
+            Some("role".into()),
+            format!(
+                "the database role {role:?} does not exist (a DBA creates it: CREATE ROLE {role} NOLOGIN IN ROLE switchboard_<role>)"
+            ),
+        ),
+        Some("42501") if set_role_refused => EngineError::Forbidden {
+            message: format!(
+                "the login {login:?} is not a member of the database role {role:?} (a DBA grants it: GRANT {role} TO {login})"
+            ),
+        },
+        _ => e.into(),
+    }
 }
 
 /// The connected role's memberships (which merchants it may open, with which role).
