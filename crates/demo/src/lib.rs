@@ -7,9 +7,11 @@
 //! - [`stack`]: the PSP emulator and the gateway on loopback ports, in this process.
 //! - [`traffic`]: the checkout mix sent over HTTP, with a Stripe US outage window.
 //! - [`summary`]: figures read back from Postgres.
+//! - [`merchant_hooks`]: the demo merchant's webhook receiver (verifies signatures).
 
 pub mod database;
 pub mod keys;
+pub mod merchant_hooks;
 pub mod seed;
 pub mod stack;
 pub mod summary;

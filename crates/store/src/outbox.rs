@@ -477,6 +477,27 @@ pub async fn record_delivery(
     Ok(())
 }
 
+/// A merchant's outbox rows by status: `(delivered, pending, failed)`.
+pub async fn status_counts(
+    pool: &PgPool,
+    merchant_id: Uuid,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    let r = sqlx::query(
+        "SELECT count(*) FILTER (WHERE status = 'delivered') AS delivered,
+                count(*) FILTER (WHERE status = 'pending') AS pending,
+                count(*) FILTER (WHERE status = 'failed') AS failed
+         FROM merchant_webhook_outbox WHERE merchant_id = $1",
+    )
+    .bind(merchant_id)
+    .fetch_one(pool)
+    .await?;
+    Ok((
+        r.try_get("delivered")?,
+        r.try_get("pending")?,
+        r.try_get("failed")?,
+    ))
+}
+
 /// The outbox rows of one payment, oldest first.
 pub async fn outbox_for_payment(
     pool: &PgPool,

@@ -99,6 +99,13 @@ async fn main() -> anyhow::Result<()> {
         gateway.url
     );
     println!("background reconciler: running (every 2 s)");
+    let merchant_hooks =
+        demo::merchant_hooks::register(&pool, &*demo::keys::master_keys()?, seeded.merchant_id)
+            .await?;
+    println!(
+        "merchant webhooks: every payment status change is signed and posted to the demo merchant's receiver {} (it verifies Switchboard-Signature)",
+        merchant_hooks.url
+    );
 
     // Stripe US Primary is down (HTTP 503) from 35 % to 60 % of the run.
     let (start, end) = (n * 35 / 100, n * 60 / 100);
@@ -160,6 +167,10 @@ async fn main() -> anyhow::Result<()> {
         demo::summary::summary(&pool, seeded.merchant_id).await?
     );
     print!("{}", webhook_summary(&pool, seeded.merchant_id).await?);
+    print!(
+        "{}",
+        merchant_webhook_summary(&pool, seeded.merchant_id, &merchant_hooks).await?
+    );
     let deliveries = emulator.webhooks().deliveries();
     let answered = deliveries.iter().filter(|d| d.status.is_some()).count();
     let stored = store::webhooks::webhook_counts(&pool, seeded.merchant_id)
@@ -258,6 +269,28 @@ async fn webhook_summary(pool: &sqlx::PgPool, merchant_id: uuid::Uuid) -> anyhow
         "Reconciliation: {unknown} payments still unknown (the reconciler keeps retrying), {review} flagged for review, {reversed} extra charges voided/refunded, {unreversed} reversals pending or failed"
     );
     Ok(out)
+}
+
+/// Merchant webhooks: waits up to 15 s for the outbox to drain, then counts rows by status and
+/// what the receiver verified.
+async fn merchant_webhook_summary(
+    pool: &sqlx::PgPool,
+    merchant_id: uuid::Uuid,
+    hooks: &demo::merchant_hooks::Receiver,
+) -> anyhow::Result<String> {
+    use std::sync::atomic::Ordering;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut counts = store::outbox::status_counts(pool, merchant_id).await?;
+    while counts.1 > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        counts = store::outbox::status_counts(pool, merchant_id).await?;
+    }
+    let (delivered, pending, failed) = counts;
+    Ok(format!(
+        "Merchant webhooks: {delivered} delivered, {failed} failed, {pending} pending (retrying); the receiver verified {} signatures and rejected {}\n",
+        hooks.received.verified.load(Ordering::Relaxed),
+        hooks.received.rejected.load(Ordering::Relaxed)
+    ))
 }
 
 /// Runs the console on a private Xvfb display, waits for it to render, and captures the screen.
