@@ -7,16 +7,15 @@
 use engine::console::Console;
 use engine::console_ops::{ForceCircuit, SetCircuitSettings};
 use engine::payments::{Payments, RandomRolls, SystemClock};
-use providers::{Executor, ExecutorConfig};
 use psp_emulator::faults::{FaultSpec, OutageKind};
-use routing::{
-    Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Phase, Provider,
-};
+use routing::{ConnectorId, Mode, Phase};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+
+mod common;
 
 struct Gw {
     url: String,
@@ -36,26 +35,15 @@ struct Env {
 }
 
 async fn start_gateway(pool: &PgPool) -> Gw {
-    let executor = Executor::new(ExecutorConfig {
-        connect_timeout: Duration::from_secs(1),
-        read_timeout: Duration::from_millis(700),
-    })
-    .unwrap();
     let payments = Payments::new(
         pool.clone(),
-        executor,
+        common::executor(Duration::from_millis(700)),
         Arc::new(SystemClock),
         Arc::new(RandomRolls),
     )
-    .with_keys(test_keys());
+    .with_keys(common::test_keys());
     let health = engine::health::spawn(pool.clone(), payments.config().clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(gateway::serve(
-        listener,
-        gateway::AppState::new(payments.clone()),
-        std::future::pending(),
-    ));
+    let url = common::serve(payments.clone()).await;
     Gw {
         url,
         payments,
@@ -69,36 +57,11 @@ async fn env(pool: PgPool) -> Env {
     let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let merchant_id = Uuid::now_v7();
-    store::config::insert_merchant(&pool, merchant_id, "Health Test Merchant")
-        .await
-        .unwrap();
-    let key = format!("sk_sb_test_{}", Uuid::new_v4().simple());
-    store::config::insert_api_key(
-        &pool,
-        merchant_id,
-        Mode::Test,
-        &gateway::hash_api_key(&key),
-        "sk_sb_test_",
-    )
-    .await
-    .unwrap();
-    let mk = |name: &str, weight: u32, primary: bool| Connector {
-        id: ConnectorId(Uuid::now_v7()),
-        name: name.into(),
-        provider: Provider::Stripe,
-        mode: Mode::Test,
-        weight,
-        is_primary: primary,
-        status: ConnectorStatus::Active,
-        capabilities: Capabilities::cards_anywhere(),
-        circuit: CircuitState::Closed,
-        created_seq: 0,
-    };
-    let us = mk("Stripe US", 100, false);
-    let eu = mk("Stripe EU", 0, true);
+    let (merchant_id, key) = common::seed_merchant(&pool, "Health Test Merchant").await;
+    let us = common::stripe_connector("Stripe US", 100, false);
+    let eu = common::stripe_connector("Stripe EU", 0, true);
     let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
-    let keys = test_keys();
+    let keys = common::test_keys();
     store::config::insert_connector(
         &pool,
         &keys,
@@ -447,22 +410,11 @@ type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 async fn a_fallback_skips_a_step_whose_circuit_opened_after_routing(pool: PgPool) {
     let e = env(pool).await;
     // A third connector between US and EU on an explicit path.
-    let mid = Connector {
-        id: ConnectorId(Uuid::now_v7()),
-        name: "Stripe Mid".into(),
-        provider: Provider::Stripe,
-        mode: Mode::Test,
-        weight: 0,
-        is_primary: false,
-        status: ConnectorStatus::Active,
-        capabilities: Capabilities::cards_anywhere(),
-        circuit: CircuitState::Closed,
-        created_seq: 0,
-    };
+    let mid = common::stripe_connector("Stripe Mid", 0, false);
     let mid_key = format!("sk_test_mid_{}", Uuid::new_v4().simple());
     store::config::insert_connector(
         &e.pool,
-        &test_keys(),
+        &common::test_keys(),
         e.merchant_id,
         &mid,
         &e.emulator.base_url(),
@@ -606,18 +558,13 @@ async fn transitions_are_compare_and_set_on_the_generation(pool: PgPool) {
 async fn the_poll_reloads_a_config_whose_notification_was_missed(pool: PgPool) {
     let e = env(pool).await;
     // A gateway without the listener tasks: only the poll function is exercised.
-    let executor = Executor::new(ExecutorConfig {
-        connect_timeout: Duration::from_secs(1),
-        read_timeout: Duration::from_secs(1),
-    })
-    .unwrap();
     let payments = Payments::new(
         e.pool.clone(),
-        executor,
+        common::executor(Duration::from_secs(1)),
         Arc::new(SystemClock),
         Arc::new(RandomRolls),
     )
-    .with_keys(test_keys());
+    .with_keys(common::test_keys());
     let cfg = payments.config();
     let v0 = cfg.get(e.merchant_id, Mode::Test).await.unwrap().version;
     Console::new(e.pool.clone(), e.merchant_id, "frank")
@@ -665,8 +612,8 @@ async fn receiver(fail_first: usize) -> (String, Received) {
             },
         ),
     );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks", l.local_addr().unwrap());
+    let (l, base) = common::listen().await;
+    let url = format!("{base}/hooks");
     tokio::spawn(async move { axum::serve(l, app).await });
     (url, got)
 }
@@ -677,7 +624,7 @@ async fn merchant_webhooks_are_signed_retried_logged_and_replayable(pool: PgPool
     let gw = start_gateway(&e.pool).await;
     let (url, got) = receiver(1).await;
     let secret = "whsec_merchant_test_secret";
-    let keys = test_keys();
+    let keys = common::test_keys();
     store::outbox::set_endpoint(&e.pool, &keys, e.merchant_id, &url, &secret.into(), true)
         .await
         .unwrap();
@@ -794,7 +741,7 @@ async fn webhooks_give_up_after_max_attempts_and_nothing_is_queued_without_endpo
         .unwrap();
     assert_eq!(queued, 0, "no endpoint: nothing to deliver");
     // An endpoint that refuses connections.
-    let keys = test_keys();
+    let keys = common::test_keys();
     store::outbox::set_endpoint(
         &e.pool,
         &keys,
@@ -846,11 +793,4 @@ fn retry_delays_double_and_cap() {
     let d: Vec<u64> = (1..=4).map(|a| r.delay(a).as_millis() as u64).collect();
     assert_eq!(d, vec![1_000, 2_000, 4_000, 8_000]);
     assert_eq!(r.delay(30).as_millis(), 3_600_000);
-}
-
-/// One master keyset for every test of this binary (each test has its own database).
-fn test_keys() -> Arc<vault::Keyset> {
-    static KEYS: std::sync::OnceLock<Arc<vault::Keyset>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| Arc::new(vault::Keyset::generate(&mut rand::rng())))
-        .clone()
 }

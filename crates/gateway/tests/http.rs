@@ -3,15 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use engine::payments::{Payments, RandomRolls, SystemClock};
-use providers::{Executor, ExecutorConfig};
-use routing::{
-    Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Provider,
-};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
+
+mod common;
 
 struct Env {
     url: String,
@@ -28,39 +26,14 @@ async fn start(pool: PgPool) -> Env {
     let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let merchant_id = Uuid::now_v7();
-    store::config::insert_merchant(&pool, merchant_id, "HTTP Test Merchant")
-        .await
-        .unwrap();
-    let key = format!("sk_sb_test_{}", Uuid::new_v4().simple());
-    store::config::insert_api_key(
-        &pool,
-        merchant_id,
-        Mode::Test,
-        &gateway::hash_api_key(&key),
-        "sk_sb_test_",
-    )
-    .await
-    .unwrap();
-    let mk = |name: &str, weight: u32, primary: bool| Connector {
-        id: ConnectorId(Uuid::now_v7()),
-        name: name.into(),
-        provider: Provider::Stripe,
-        mode: Mode::Test,
-        weight,
-        is_primary: primary,
-        status: ConnectorStatus::Active,
-        capabilities: Capabilities::cards_anywhere(),
-        circuit: CircuitState::Closed,
-        created_seq: 0,
-    };
+    let (merchant_id, key) = common::seed_merchant(&pool, "HTTP Test Merchant").await;
     let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
-    let keys = test_keys();
+    let keys = common::test_keys();
     store::config::insert_connector(
         &pool,
         &keys,
         merchant_id,
-        &mk("Stripe US", 100, false),
+        &common::stripe_connector("Stripe US", 100, false),
         &emulator.base_url(),
         &us_key,
         "t",
@@ -71,32 +44,21 @@ async fn start(pool: PgPool) -> Env {
         &pool,
         &keys,
         merchant_id,
-        &mk("Stripe EU", 0, true),
+        &common::stripe_connector("Stripe EU", 0, true),
         &emulator.base_url(),
         "sk_test_eu_key",
         "t",
     )
     .await
     .unwrap();
-    let executor = Executor::new(ExecutorConfig {
-        connect_timeout: Duration::from_secs(1),
-        read_timeout: Duration::from_millis(700),
-    })
-    .unwrap();
     let payments = Payments::new(
         pool.clone(),
-        executor,
+        common::executor(Duration::from_millis(700)),
         Arc::new(SystemClock),
         Arc::new(RandomRolls),
     )
-    .with_keys(test_keys());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(gateway::serve(
-        listener,
-        gateway::AppState::new(payments),
-        std::future::pending(),
-    ));
+    .with_keys(common::test_keys());
+    let url = common::serve(payments).await;
     Env {
         url,
         key,
@@ -430,11 +392,4 @@ async fn timeout_before_any_charge_replays_once_and_charges_once(pool: PgPool) {
         1,
         "exactly one PaymentIntent"
     );
-}
-
-/// One master keyset for every test of this binary (each test has its own database).
-fn test_keys() -> Arc<vault::Keyset> {
-    static KEYS: std::sync::OnceLock<Arc<vault::Keyset>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| Arc::new(vault::Keyset::generate(&mut rand::rng())))
-        .clone()
 }

@@ -6,11 +6,8 @@
 
 use engine::payments::{Clock, Payments, RandomRolls};
 use engine::reconciler::{Reconciler, ReconcilerSettings};
-use providers::{Executor, ExecutorConfig};
 use psp_emulator::faults::{FaultSpec, HangMode};
-use routing::{
-    Capabilities, CircuitState, Connector, ConnectorId, ConnectorStatus, Mode, Provider,
-};
+use routing::Provider;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::{Arc, Mutex};
@@ -46,33 +43,9 @@ async fn start(pool: PgPool) -> Env {
     let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let merchant_id = Uuid::now_v7();
-    store::config::insert_merchant(&pool, merchant_id, "Reconcile Merchant")
-        .await
-        .unwrap();
-    let key = format!("sk_sb_test_{}", Uuid::new_v4().simple());
-    store::config::insert_api_key(
-        &pool,
-        merchant_id,
-        Mode::Test,
-        &gateway::hash_api_key(&key),
-        "sk_sb_test_",
-    )
-    .await
-    .unwrap();
+    let (merchant_id, key) = common::seed_merchant(&pool, "Reconcile Merchant").await;
     let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
-    let c = Connector {
-        id: ConnectorId(Uuid::now_v7()),
-        name: "Stripe US".into(),
-        provider: Provider::Stripe,
-        mode: Mode::Test,
-        weight: 100,
-        is_primary: true,
-        status: ConnectorStatus::Active,
-        capabilities: Capabilities::cards_anywhere(),
-        circuit: CircuitState::Closed,
-        created_seq: 0,
-    };
+    let c = common::stripe_connector("Stripe US", 100, true);
     let keys = Arc::new(vault::Keyset::generate(&mut rand::rng()));
     store::config::insert_connector(
         &pool,
@@ -85,21 +58,15 @@ async fn start(pool: PgPool) -> Env {
     )
     .await
     .unwrap();
-    let executor = Executor::new(ExecutorConfig {
-        connect_timeout: Duration::from_secs(1),
-        read_timeout: Duration::from_millis(600),
-    })
-    .unwrap();
     let clock = Arc::new(ManualClock(Mutex::new(OffsetDateTime::now_utc())));
-    let payments =
-        Payments::new(pool.clone(), executor, clock.clone(), Arc::new(RandomRolls)).with_keys(keys);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(gateway::serve(
-        listener,
-        gateway::AppState::new(payments.clone()),
-        std::future::pending(),
-    ));
+    let payments = Payments::new(
+        pool.clone(),
+        common::executor(Duration::from_millis(600)),
+        clock.clone(),
+        Arc::new(RandomRolls),
+    )
+    .with_keys(keys);
+    let url = common::serve(payments.clone()).await;
     Env {
         url,
         key,

@@ -4,25 +4,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use providers::{
-    AuthorizeRequest, CaptureRequest, ConnectorAccount, Executor, ExecutorConfig, ProviderResult,
-    RefundRequest, RetrieveRequest, VoidRequest,
+    AuthorizeRequest, CaptureRequest, ConnectorAccount, Executor, ProviderResult, RefundRequest,
+    RetrieveRequest, VoidRequest,
 };
 use psp_emulator::Emulator;
 use psp_emulator::faults::{ErrorPhase, FaultSpec, HangMode};
-use routing::{CaptureMode, ConnectorId, Currency, Mode, Money, OutcomeClass, Provider};
-use secrecy::SecretString;
+use routing::{CaptureMode, Money, OutcomeClass, Provider};
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+mod common;
+use common::{emulator, executor, money, retrieve};
 
 const SQUARE_KEY: &str = "EAAAsquare_emulator_token_0001";
 const BT_KEY: &str = "emu_public_0001:emu_private_0001";
 const MOLLIE_KEY: &str = "test_emulator_mollie_0001";
-
-async fn emulator() -> Emulator {
-    psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
 
 fn account(emu: &Emulator, provider: Provider) -> ConnectorAccount {
     let (base_url, key) = match provider {
@@ -31,26 +27,7 @@ fn account(emu: &Emulator, provider: Provider) -> ConnectorAccount {
         Provider::Mollie => (emu.mollie_base_url(), MOLLIE_KEY),
         Provider::Stripe | Provider::Simulator => panic!("not here"),
     };
-    ConnectorAccount {
-        connector_id: ConnectorId(uuid::Uuid::nil()),
-        provider,
-        mode: Mode::Test,
-        base_url,
-        api_key: SecretString::from(key.to_owned()),
-    }
-}
-
-/// Answers slower than 400 ms are timeouts after send.
-fn executor() -> Executor {
-    Executor::new(ExecutorConfig {
-        connect_timeout: Duration::from_millis(500),
-        read_timeout: Duration::from_millis(400),
-    })
-    .unwrap()
-}
-
-fn money(minor: i64, currency: &str) -> Money {
-    Money::new(minor, Currency::parse(currency).unwrap()).unwrap()
+    common::account(provider, base_url, key)
 }
 
 fn auth(key: &str, token: &str, money: Money, capture: CaptureMode) -> AuthorizeRequest {
@@ -68,15 +45,6 @@ fn auth(key: &str, token: &str, money: Money, capture: CaptureMode) -> Authorize
             ),
             ("cart".to_owned(), "a b&c".to_owned()),
         ]),
-    }
-}
-
-fn retrieve(original: &AuthorizeRequest, with_original: bool) -> RetrieveRequest {
-    RetrieveRequest {
-        provider_reference: None,
-        idempotency_key: original.idempotency_key.clone(),
-        payment_id: original.payment_id.clone(),
-        original: with_original.then(|| original.clone()),
     }
 }
 

@@ -3,46 +3,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use providers::stripe::SEARCH_EMPTY_MESSAGE;
-use providers::{
-    AuthorizeRequest, CaptureRequest, ConnectorAccount, Executor, ExecutorConfig, RefundRequest,
-    RetrieveRequest,
-};
+use providers::{AuthorizeRequest, CaptureRequest, ConnectorAccount, RefundRequest};
 use psp_emulator::Emulator;
 use psp_emulator::faults::{ErrorPhase, FaultSpec, HangMode};
-use routing::{CaptureMode, ConnectorId, Currency, Mode, Money, OutcomeClass, Provider};
-use secrecy::SecretString;
+use routing::{CaptureMode, Money, OutcomeClass, Provider};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod common;
+use common::{emulator, executor, money, retrieve};
+
 const KEY: &str = "sk_test_reconcile_0001";
 
-async fn emulator() -> Emulator {
-    psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
 fn account(emu: &Emulator) -> ConnectorAccount {
-    ConnectorAccount {
-        connector_id: ConnectorId(uuid::Uuid::nil()),
-        provider: Provider::Stripe,
-        mode: Mode::Test,
-        base_url: emu.base_url(),
-        api_key: SecretString::from(KEY.to_owned()),
-    }
-}
-
-/// Answers slower than 400 ms are timeouts after send.
-fn executor() -> Executor {
-    Executor::new(ExecutorConfig {
-        connect_timeout: Duration::from_millis(500),
-        read_timeout: Duration::from_millis(400),
-    })
-    .unwrap()
-}
-
-fn money(minor: i64, currency: &str) -> Money {
-    Money::new(minor, Currency::parse(currency).unwrap()).unwrap()
+    common::account(Provider::Stripe, emu.base_url(), KEY)
 }
 
 fn authorize(key: &str, money: Money, capture: CaptureMode) -> AuthorizeRequest {
@@ -54,15 +28,6 @@ fn authorize(key: &str, money: Money, capture: CaptureMode) -> AuthorizeRequest 
         token: "pm_card_visa".to_owned(),
         merchant_reference: Some("ord-1".to_owned()),
         metadata: BTreeMap::from([("cart".to_owned(), "a b&c".to_owned())]),
-    }
-}
-
-fn retrieve(original: &AuthorizeRequest, with_original: bool) -> RetrieveRequest {
-    RetrieveRequest {
-        provider_reference: None,
-        idempotency_key: original.idempotency_key.clone(),
-        payment_id: original.payment_id.clone(),
-        original: with_original.then(|| original.clone()),
     }
 }
 

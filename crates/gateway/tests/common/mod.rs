@@ -138,10 +138,79 @@ pub async fn capture_server() -> (String, Captured) {
             }
         },
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, url) = listen().await;
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, seen)
+}
+
+/// Creates a merchant called `name` with one test-mode Switchboard API key; returns the
+/// merchant id and the plaintext key (`sk_sb_test_…`).
+pub async fn seed_merchant(pool: &PgPool, name: &str) -> (Uuid, String) {
+    let merchant_id = Uuid::now_v7();
+    store::config::insert_merchant(pool, merchant_id, name)
+        .await
+        .unwrap();
+    let key = format!("sk_sb_test_{}", Uuid::new_v4().simple());
+    store::config::insert_api_key(
+        pool,
+        merchant_id,
+        Mode::Test,
+        &gateway::hash_api_key(&key),
+        "sk_sb_test_",
+    )
+    .await
+    .unwrap();
+    (merchant_id, key)
+}
+
+/// An active test-mode Stripe connector (fresh id, closed circuit, cards anywhere).
+pub fn stripe_connector(name: &str, weight: u32, primary: bool) -> Connector {
+    Connector {
+        id: ConnectorId(Uuid::now_v7()),
+        name: name.into(),
+        provider: Provider::Stripe,
+        mode: Mode::Test,
+        weight,
+        is_primary: primary,
+        status: ConnectorStatus::Active,
+        capabilities: Capabilities::cards_anywhere(),
+        circuit: CircuitState::Closed,
+        created_seq: 0,
+    }
+}
+
+/// A provider executor with a 1 s connect timeout and the given read timeout.
+pub fn executor(read_timeout: Duration) -> Executor {
+    Executor::new(ExecutorConfig {
+        connect_timeout: Duration::from_secs(1),
+        read_timeout,
+    })
+    .unwrap()
+}
+
+/// A listener on 127.0.0.1:0 and its `http://` base URL.
+pub async fn listen() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// Serves the gateway over `payments` on 127.0.0.1:0 (background task); returns its base URL.
+pub async fn serve(payments: Payments) -> String {
+    let (listener, url) = listen().await;
+    tokio::spawn(gateway::serve(
+        listener,
+        gateway::AppState::new(payments),
+        std::future::pending(),
+    ));
+    url
+}
+
+/// One master keyset for every test of this binary (each test has its own database).
+pub fn test_keys() -> Arc<vault::Keyset> {
+    static KEYS: std::sync::OnceLock<Arc<vault::Keyset>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| Arc::new(vault::Keyset::generate(&mut rand::rng())))
+        .clone()
 }
 
 /// Like [`start`]; with `capture = Some(base)` the emulator sends webhooks to
@@ -156,35 +225,16 @@ pub async fn start_with(
     let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let merchant_id = Uuid::now_v7();
-    store::config::insert_merchant(&pool, merchant_id, "Gateway Test Merchant")
-        .await
-        .unwrap();
-    let key = format!("sk_sb_test_{}", Uuid::new_v4().simple());
-    store::config::insert_api_key(
-        &pool,
-        merchant_id,
-        Mode::Test,
-        &gateway::hash_api_key(&key),
-        "sk_sb_test_",
-    )
-    .await
-    .unwrap();
+    let (merchant_id, key) = seed_merchant(&pool, "Gateway Test Merchant").await;
     let keys = Arc::new(vault::Keyset::generate(&mut rand::rng()));
-    let executor = Executor::new(ExecutorConfig {
-        connect_timeout: Duration::from_secs(1),
-        read_timeout,
-    })
-    .unwrap();
     let payments = Payments::new(
         pool.clone(),
-        executor,
+        executor(read_timeout),
         Arc::new(SystemClock),
         Arc::new(RandomRolls),
     )
     .with_keys(keys.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, url) = listen().await;
     let hook_base = capture.map(str::to_owned).unwrap_or_else(|| url.clone());
     let mut conns = Vec::new();
     for s in specs {
