@@ -311,20 +311,7 @@ fn lock(a: &Mutex<Data>) -> MutexGuard<'_, Data> {
 
 impl BraintreeState {
     fn account(&self, key: &str) -> Arc<Mutex<Data>> {
-        if let Some(a) = self
-            .accounts
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-        {
-            return a.clone();
-        }
-        self.accounts
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key.to_owned())
-            .or_default()
-            .clone()
+        pipeline::account_of(&self.accounts, key)
     }
 
     /// The transactions of `key`, newest first, as GraphQL JSON.

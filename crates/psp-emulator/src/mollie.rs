@@ -271,20 +271,7 @@ fn lock(a: &Mutex<Data>) -> MutexGuard<'_, Data> {
 
 impl MollieState {
     fn account(&self, key: &str) -> Arc<Mutex<Data>> {
-        if let Some(a) = self
-            .accounts
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-        {
-            return a.clone();
-        }
-        self.accounts
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key.to_owned())
-            .or_default()
-            .clone()
+        pipeline::account_of(&self.accounts, key)
     }
 
     fn find(&self, id: &str) -> Option<(String, Arc<Mutex<Data>>)> {

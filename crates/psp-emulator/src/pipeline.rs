@@ -11,7 +11,7 @@
 //! after `error_phase: before` the key is released.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -415,6 +415,28 @@ pub(crate) async fn run(
         record(reply.outcome(), Some(reply.status));
     }
     reply
+}
+
+/// The per-credential state of `key` in `accounts`, created empty (`T::default()`) on first use.
+/// Every provider keeps one such map keyed by its credential (API key, access token, key pair);
+/// a poisoned lock is recovered, never panicked on.
+pub(crate) fn account_of<T: Default>(
+    accounts: &RwLock<HashMap<String, Arc<T>>>,
+    key: &str,
+) -> Arc<T> {
+    if let Some(a) = accounts
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(key)
+    {
+        return a.clone();
+    }
+    accounts
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(key.to_owned())
+        .or_default()
+        .clone()
 }
 
 /// Now, UTC.

@@ -218,20 +218,7 @@ pub struct SquareState {
 
 impl SquareState {
     fn account(&self, key: &str) -> Arc<Mutex<Data>> {
-        if let Some(a) = self
-            .accounts
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-        {
-            return a.clone();
-        }
-        self.accounts
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key.to_owned())
-            .or_default()
-            .clone()
+        pipeline::account_of(&self.accounts, key)
     }
 
     /// The payments of `key`, newest first, as JSON.

@@ -89,20 +89,7 @@ pub struct StripeState {
 impl StripeState {
     /// The account of `key`, created on first use.
     pub fn account(&self, key: &str) -> Arc<Account> {
-        if let Some(a) = self
-            .accounts
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-        {
-            return a.clone();
-        }
-        self.accounts
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key.to_owned())
-            .or_default()
-            .clone()
+        crate::pipeline::account_of(&self.accounts, key)
     }
 
     /// The account holding PaymentIntent `id`, if any.
