@@ -500,6 +500,17 @@ fn not_found(id: &str) -> Reply {
     mollie_error(404, &format!("No payment exists with token {id}."), None)
 }
 
+/// Mollie's 422 for an action the payment's `status` does not allow: `"The payment cannot be
+/// {action}: it is {status}"`, no `field` (the wording the emulator has always sent; error
+/// envelope per REFERENCE.md section 4).
+fn cannot_be(action: &str, status: Status) -> Reply {
+    mollie_error(
+        422,
+        &format!("The payment cannot be {action}: it is {}", status.as_str()),
+        None,
+    )
+}
+
 fn cancel(app: &Arc<App>, key: &str, id: &str) -> Reply {
     let b = base(app);
     let a = app.mollie.account(key);
@@ -509,14 +520,7 @@ fn cancel(app: &Arc<App>, key: &str, id: &str) -> Reply {
             return not_found(id);
         };
         if !matches!(p.status, Status::Open | Status::Authorized) {
-            return mollie_error(
-                422,
-                &format!(
-                    "The payment cannot be canceled: it is {}",
-                    p.status.as_str()
-                ),
-                None,
-            );
+            return cannot_be("canceled", p.status);
         }
         p.status = Status::Canceled;
         p.changed_at = Some(now());
@@ -542,14 +546,7 @@ fn capture(app: &Arc<App>, key: &str, id: &str, body: &Value) -> Reply {
             return not_found(id);
         };
         if p.status != Status::Authorized {
-            return mollie_error(
-                422,
-                &format!(
-                    "The payment cannot be captured: it is {}",
-                    p.status.as_str()
-                ),
-                None,
-            );
+            return cannot_be("captured", p.status);
         }
         let minor = match amount {
             Some((m, c)) if c == p.currency && m <= p.amount => m,
@@ -602,14 +599,7 @@ fn refund(app: &Arc<App>, key: &str, id: &str, body: &Value) -> Reply {
             return not_found(id);
         };
         if p.status != Status::Paid {
-            return mollie_error(
-                422,
-                &format!(
-                    "The payment cannot be refunded: it is {}",
-                    p.status.as_str()
-                ),
-                None,
-            );
+            return cannot_be("refunded", p.status);
         }
         if amount.1 != p.currency {
             return invalid(
