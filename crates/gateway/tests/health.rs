@@ -54,36 +54,10 @@ async fn start_gateway(pool: &PgPool) -> Gw {
 /// Merchant with "Stripe US" (weight 100) and "Stripe EU" (weight 0, primary) on the emulator:
 /// the default route is US then EU. US's breaker: 5 samples, 50 %, 1 s cool-down.
 async fn env(pool: PgPool) -> Env {
-    let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let emulator = common::emulator().await;
     let (merchant_id, key) = common::seed_merchant(&pool, "Health Test Merchant").await;
-    let us = common::stripe_connector("Stripe US", 100, false);
-    let eu = common::stripe_connector("Stripe EU", 0, true);
-    let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
-    let keys = common::test_keys();
-    store::config::insert_connector(
-        &pool,
-        &keys,
-        merchant_id,
-        &us,
-        &emulator.base_url(),
-        &us_key,
-        "t",
-    )
-    .await
-    .unwrap();
-    store::config::insert_connector(
-        &pool,
-        &keys,
-        merchant_id,
-        &eu,
-        &emulator.base_url(),
-        "sk_test_eu_key",
-        "t",
-    )
-    .await
-    .unwrap();
+    let common::UsEu { us, eu, us_key } =
+        common::seed_stripe_us_eu(&pool, merchant_id, &emulator.base_url()).await;
     let console = Console::new(pool.clone(), merchant_id, "test-operator");
     console
         .set_circuit_settings(SetCircuitSettings {

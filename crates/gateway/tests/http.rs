@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
-use uuid::Uuid;
 
 mod common;
 
@@ -23,34 +22,11 @@ struct Env {
 /// Merchant with "Stripe US" (weight 100) and "Stripe EU" (weight 0, primary) on the emulator:
 /// the default route is always US then EU.
 async fn start(pool: PgPool) -> Env {
-    let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let emulator = common::emulator().await;
     let (merchant_id, key) = common::seed_merchant(&pool, "HTTP Test Merchant").await;
-    let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
-    let keys = common::test_keys();
-    store::config::insert_connector(
-        &pool,
-        &keys,
-        merchant_id,
-        &common::stripe_connector("Stripe US", 100, false),
-        &emulator.base_url(),
-        &us_key,
-        "t",
-    )
-    .await
-    .unwrap();
-    store::config::insert_connector(
-        &pool,
-        &keys,
-        merchant_id,
-        &common::stripe_connector("Stripe EU", 0, true),
-        &emulator.base_url(),
-        "sk_test_eu_key",
-        "t",
-    )
-    .await
-    .unwrap();
+    let us_key = common::seed_stripe_us_eu(&pool, merchant_id, &emulator.base_url())
+        .await
+        .us_key;
     let payments = Payments::new(
         pool.clone(),
         common::executor(Duration::from_millis(700)),

@@ -40,9 +40,7 @@ struct Env {
 }
 
 async fn start(pool: PgPool) -> Env {
-    let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let emulator = common::emulator().await;
     let (merchant_id, key) = common::seed_merchant(&pool, "Reconcile Merchant").await;
     let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
     let c = common::stripe_connector("Stripe US", 100, true);

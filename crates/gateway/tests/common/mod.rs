@@ -213,6 +213,38 @@ pub fn test_keys() -> Arc<vault::Keyset> {
         .clone()
 }
 
+/// A fresh emulator on 127.0.0.1:0.
+pub async fn emulator() -> psp_emulator::Emulator {
+    psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// The two Stripe connectors of [`seed_stripe_us_eu`].
+pub struct UsEu {
+    pub us: Connector,
+    pub eu: Connector,
+    /// Fresh emulator credential of "Stripe US" (`sk_test_us_…`); "Stripe EU" uses
+    /// `sk_test_eu_key`.
+    pub us_key: String,
+}
+
+/// Stores "Stripe US" (weight 100) and "Stripe EU" (weight 0, primary) for `merchant_id`, both
+/// on the Stripe emulator at `base_url`, sealed with [`test_keys`]: the default route is US then
+/// EU.
+pub async fn seed_stripe_us_eu(pool: &PgPool, merchant_id: Uuid, base_url: &str) -> UsEu {
+    let us = stripe_connector("Stripe US", 100, false);
+    let eu = stripe_connector("Stripe EU", 0, true);
+    let us_key = format!("sk_test_us_{}", Uuid::new_v4().simple());
+    let keys = test_keys();
+    for (c, api_key) in [(&us, us_key.as_str()), (&eu, "sk_test_eu_key")] {
+        store::config::insert_connector(pool, &keys, merchant_id, c, base_url, api_key, "t")
+            .await
+            .unwrap();
+    }
+    UsEu { us, eu, us_key }
+}
+
 /// Like [`start`]; with `capture = Some(base)` the emulator sends webhooks to
 /// `{base}/webhooks/{connector}` (a capture server) and the gateway believes `base` is its
 /// public URL, so captured deliveries verify when replayed to the gateway.
@@ -222,9 +254,7 @@ pub async fn start_with(
     read_timeout: Duration,
     capture: Option<&str>,
 ) -> Env {
-    let emulator = psp_emulator::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let emulator = emulator().await;
     let (merchant_id, key) = seed_merchant(&pool, "Gateway Test Merchant").await;
     let keys = Arc::new(vault::Keyset::generate(&mut rand::rng()));
     let payments = Payments::new(
