@@ -737,6 +737,37 @@ fn tx_id(input: &Value) -> Option<String> {
     input_str(input, &["transactionId"]).map(legacy_of)
 }
 
+/// The transaction named by `input.transactionId` (legacy or GraphQL global id) with its legacy
+/// id, or Braintree's `NOT_FOUND` result for `field` when the id is missing or unknown.
+fn tx_of<'a>(
+    txs: &'a mut HashMap<String, Tx>,
+    field: &str,
+    input: &Value,
+) -> Result<(String, &'a mut Tx), SavedResult> {
+    let Some(id) = tx_id(input) else {
+        return Err(not_found(field));
+    };
+    match txs.get_mut(&id) {
+        Some(tx) => Ok((id, tx)),
+        None => Err(not_found(field)),
+    }
+}
+
+/// The optional decimal amount at `path` of `input` in minor units of `currency`; `default`
+/// (minor units) when absent; a present but invalid amount is the `parse_amount` user error.
+fn amount_or(
+    field: &str,
+    input: &Value,
+    path: &[&str],
+    currency: &str,
+    default: i64,
+) -> Result<i64, SavedResult> {
+    match input_str(input, path) {
+        None => Ok(default),
+        s @ Some(_) => parse_amount(field, s, currency).map_err(SavedResult::Error),
+    }
+}
+
 fn not_found(field: &str) -> SavedResult {
     SavedResult::Error(Reply::json(
         200,
@@ -750,11 +781,9 @@ fn not_found(field: &str) -> SavedResult {
 
 fn capture(d: &mut Data, op: Operation, input: &Value) -> SavedResult {
     let field = op.field();
-    let Some(id) = tx_id(input) else {
-        return not_found(field);
-    };
-    let Some(tx) = d.txs.get_mut(&id) else {
-        return not_found(field);
+    let (id, tx) = match tx_of(&mut d.txs, field, input) {
+        Ok(t) => t,
+        Err(e) => return e,
     };
     if tx.status != TxStatus::Authorized {
         return SavedResult::Error(user_error(
@@ -764,12 +793,15 @@ fn capture(d: &mut Data, op: Operation, input: &Value) -> SavedResult {
             None,
         ));
     }
-    let amount = match input_str(input, &["transaction", "amount"]) {
-        None => tx.amount,
-        s @ Some(_) => match parse_amount(field, s, &tx.currency) {
-            Ok(a) => a,
-            Err(e) => return SavedResult::Error(e),
-        },
+    let amount = match amount_or(
+        field,
+        input,
+        &["transaction", "amount"],
+        &tx.currency,
+        tx.amount,
+    ) {
+        Ok(a) => a,
+        Err(e) => return e,
     };
     if amount > tx.amount {
         return SavedResult::Error(user_error(
@@ -788,11 +820,9 @@ fn capture(d: &mut Data, op: Operation, input: &Value) -> SavedResult {
 
 fn reverse(d: &mut Data, input: &Value) -> SavedResult {
     let field = "reverseTransaction";
-    let Some(id) = tx_id(input) else {
-        return not_found(field);
-    };
-    let Some(tx) = d.txs.get_mut(&id) else {
-        return not_found(field);
+    let (id, tx) = match tx_of(&mut d.txs, field, input) {
+        Ok(t) => t,
+        Err(e) => return e,
     };
     match tx.status {
         TxStatus::Authorized | TxStatus::SubmittedForSettlement => {
@@ -838,11 +868,9 @@ fn reverse(d: &mut Data, input: &Value) -> SavedResult {
 
 fn refund(d: &mut Data, input: &Value) -> SavedResult {
     let field = "refundTransaction";
-    let Some(id) = tx_id(input) else {
-        return not_found(field);
-    };
-    let Some(tx) = d.txs.get_mut(&id) else {
-        return not_found(field);
+    let (id, tx) = match tx_of(&mut d.txs, field, input) {
+        Ok(t) => t,
+        Err(e) => return e,
     };
     if tx.status != TxStatus::Settled {
         return SavedResult::Error(user_error(
@@ -853,12 +881,9 @@ fn refund(d: &mut Data, input: &Value) -> SavedResult {
         ));
     }
     let remaining = tx.amount - tx.refunded;
-    let amount = match input_str(input, &["refund", "amount"]) {
-        None => remaining,
-        s @ Some(_) => match parse_amount(field, s, &tx.currency) {
-            Ok(a) => a,
-            Err(e) => return SavedResult::Error(e),
-        },
+    let amount = match amount_or(field, input, &["refund", "amount"], &tx.currency, remaining) {
+        Ok(a) => a,
+        Err(e) => return e,
     };
     if remaining <= 0 {
         return SavedResult::Error(user_error(
