@@ -21,7 +21,6 @@ use common::{Env, Spec, checkout};
 use engine::console::Console;
 use engine::payments::{MerchantAuth, Payments, RandomRolls, SystemClock};
 use engine::secrets::SetCredential;
-use providers::{Executor, ExecutorConfig};
 use psp_emulator::webhooks::WebhookFormat;
 use routing::{Mode, Provider};
 use serde_json::{Value, json};
@@ -121,8 +120,8 @@ async fn merchant_receiver(secret: String) -> (String, Arc<Mutex<Vec<(bool, Stri
             },
         ),
     );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks", l.local_addr().unwrap());
+    let (l, base) = common::listen().await;
+    let url = format!("{base}/hooks");
     tokio::spawn(async move { axum::serve(l, app).await });
     (url, got)
 }
@@ -290,11 +289,7 @@ async fn canary_secrets_never_leave_the_vault(pool: PgPool) {
     // ---- a gateway with the wrong master key: a clear error, no secret.
     let wrong = Payments::new(
         pool.clone(),
-        Executor::new(ExecutorConfig {
-            connect_timeout: Duration::from_secs(1),
-            read_timeout: Duration::from_secs(1),
-        })
-        .unwrap(),
+        common::executor(Duration::from_secs(1)),
         Arc::new(SystemClock),
         Arc::new(RandomRolls),
     )

@@ -83,16 +83,6 @@ async fn pair(pool: PgPool, p: Provider) -> Env {
     start(pool, vec![spec(a, p, 100, false), spec(b, p, 0, true)], T).await
 }
 
-fn charges_at_emulator(env: &Env, p: Provider, key: &str) -> usize {
-    match p {
-        Provider::Stripe => env.emulator.stripe_payment_intents(key).len(),
-        Provider::Square => env.emulator.square_payments(key).len(),
-        Provider::Braintree => env.emulator.braintree_transactions(key).len(),
-        Provider::Mollie => env.emulator.mollie_payments(key).len(),
-        Provider::Simulator => 0,
-    }
-}
-
 fn body(c: &Case, (token, amount): (&str, i64)) -> Value {
     checkout(c.provider, token, amount, c.currency)
 }
@@ -107,7 +97,7 @@ async fn approve(pool: PgPool, p: Provider) {
     assert_eq!(attempts[0]["connector_name"], names(p).0);
     assert!(attempts[0]["provider_reference"].as_str().is_some(), "{r}");
     assert_eq!(
-        charges_at_emulator(&env, p, &env.conn(names(p).0).api_key),
+        common::charges(&env.emulator, p, &env.conn(names(p).0).api_key),
         1
     );
 }
@@ -132,7 +122,7 @@ async fn decline_does_not_fall_back(pool: PgPool, p: Provider, hard: bool) {
     assert_eq!(attempts[0]["outcome"], want, "{r}");
     assert_eq!(r["failure"]["code"], "card_declined", "{r}");
     assert_eq!(
-        charges_at_emulator(&env, p, &env.conn(names(p).1).api_key),
+        common::charges(&env.emulator, p, &env.conn(names(p).1).api_key),
         0,
         "B never called"
     );
@@ -158,8 +148,8 @@ async fn server_error_falls_back(pool: PgPool, p: Provider) {
     assert_eq!(attempts[0]["connector_name"], a);
     assert_eq!(attempts[0]["outcome"], "provider_unavailable", "{r}");
     assert_eq!(attempts[1]["connector_name"], b);
-    assert_eq!(charges_at_emulator(&env, p, &env.conn(a).api_key), 0);
-    assert_eq!(charges_at_emulator(&env, p, &env.conn(b).api_key), 1);
+    assert_eq!(common::charges(&env.emulator, p, &env.conn(a).api_key), 0);
+    assert_eq!(common::charges(&env.emulator, p, &env.conn(b).api_key), 1);
 }
 
 async fn timeout_then_approved_charges_once(pool: PgPool, p: Provider) {
@@ -185,12 +175,12 @@ async fn timeout_then_approved_charges_once(pool: PgPool, p: Provider) {
     );
     assert!(attempts[0]["reconciliation"].as_str().is_some(), "{r}");
     assert_eq!(
-        charges_at_emulator(&env, p, &env.conn(a).api_key),
+        common::charges(&env.emulator, p, &env.conn(a).api_key),
         1,
         "exactly one charge"
     );
     assert_eq!(
-        charges_at_emulator(&env, p, &env.conn(names(p).1).api_key),
+        common::charges(&env.emulator, p, &env.conn(names(p).1).api_key),
         0
     );
 }

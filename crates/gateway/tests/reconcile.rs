@@ -307,13 +307,7 @@ async fn background_reconciliation(pool: PgPool, p: Provider) {
     }
     assert_eq!(done["status"], "captured", "{p:?}: {done}");
     assert_eq!(done["attempts"][0]["status"], "succeeded", "{done}");
-    let charges = match p {
-        Provider::Stripe => env.emulator.stripe_payment_intents(&a.api_key).len(),
-        Provider::Square => env.emulator.square_payments(&a.api_key).len(),
-        Provider::Braintree => env.emulator.braintree_transactions(&a.api_key).len(),
-        Provider::Mollie => env.emulator.mollie_payments(&a.api_key).len(),
-        Provider::Simulator => 0,
-    };
+    let charges = common::charges(&env.emulator, p, &a.api_key);
     assert_eq!(charges, 1, "{p:?}: exactly one charge");
 }
 

@@ -245,6 +245,18 @@ pub async fn seed_stripe_us_eu(pool: &PgPool, merchant_id: Uuid, base_url: &str)
     UsEu { us, eu, us_key }
 }
 
+/// How many charges the emulator holds for the account `api_key` of provider `p` (Stripe
+/// PaymentIntents, Square payments, Braintree transactions, Mollie payments; 0 for the simulator).
+pub fn charges(emulator: &psp_emulator::Emulator, p: Provider, api_key: &str) -> usize {
+    match p {
+        Provider::Stripe => emulator.stripe_payment_intents(api_key).len(),
+        Provider::Square => emulator.square_payments(api_key).len(),
+        Provider::Braintree => emulator.braintree_transactions(api_key).len(),
+        Provider::Mollie => emulator.mollie_payments(api_key).len(),
+        Provider::Simulator => 0,
+    }
+}
+
 /// Like [`start`]; with `capture = Some(base)` the emulator sends webhooks to
 /// `{base}/webhooks/{connector}` (a capture server) and the gateway believes `base` is its
 /// public URL, so captured deliveries verify when replayed to the gateway.
