@@ -406,15 +406,32 @@ pub(crate) async fn run(
         Ok(v) => v,
         Err(_) => (provider.server_error(500), true),
     };
-    if plan.hang == Some(HangMode::After) {
-        record(Outcome::HangAfter, None);
+    let hang_after = plan.hang == Some(HangMode::After);
+    let (outcome, status) = finished_stat(hang_after, injected, reply.outcome(), reply.status);
+    record(outcome, status);
+    if hang_after {
         app.hold(plan.hang_duration).await;
-    } else if injected {
-        record(Outcome::InjectedError, Some(reply.status));
-    } else {
-        record(reply.outcome(), Some(reply.status));
     }
     reply
+}
+
+/// The stats entry (outcome, HTTP status) for a request that ran to its end: a hang-after fault
+/// records `HangAfter` with no status (the client never sees one); an injected error records
+/// `InjectedError` with its `status`; otherwise the reply's own `outcome` and `status`.
+/// Shared by the Stripe front and [`run`] (Square, Braintree, Mollie).
+pub(crate) fn finished_stat(
+    hang_after: bool,
+    injected: bool,
+    outcome: Outcome,
+    status: u16,
+) -> (Outcome, Option<u16>) {
+    if hang_after {
+        (Outcome::HangAfter, None)
+    } else if injected {
+        (Outcome::InjectedError, Some(status))
+    } else {
+        (outcome, Some(status))
+    }
 }
 
 /// The per-credential state of `key` in `accounts`, created empty (`T::default()`) on first use.
@@ -574,6 +591,22 @@ pub fn format_decimal(minor: i64, decimals: u32) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finished_stat_prefers_hang_after_then_injected_then_the_reply() {
+        assert_eq!(
+            finished_stat(true, true, Outcome::Ok, 500),
+            (Outcome::HangAfter, None)
+        );
+        assert_eq!(
+            finished_stat(false, true, Outcome::Ok, 502),
+            (Outcome::InjectedError, Some(502))
+        );
+        assert_eq!(
+            finished_stat(false, false, Outcome::Declined, 402),
+            (Outcome::Declined, Some(402))
+        );
+    }
 
     #[test]
     fn decimals() {

@@ -468,13 +468,16 @@ async fn api(
         }
     };
 
-    if plan.hang == Some(HangMode::After) {
-        record(Outcome::HangAfter, None);
+    let hang_after = plan.hang == Some(HangMode::After);
+    let (outcome, recorded) = crate::pipeline::finished_stat(
+        hang_after,
+        was_injected,
+        Outcome::from_status(status),
+        status,
+    );
+    record(outcome, recorded);
+    if hang_after {
         app.hold(plan.hang_duration).await;
-    } else if was_injected {
-        record(Outcome::InjectedError, Some(status));
-    } else {
-        record(Outcome::from_status(status), Some(status));
     }
     let mut resp = json_response(status, bytes, &ctx.version);
     if let Some(k) = &idem_key {
