@@ -120,9 +120,7 @@ async fn merchant_receiver(secret: String) -> (String, Arc<Mutex<Vec<(bool, Stri
             },
         ),
     );
-    let (l, base) = common::listen().await;
-    let url = format!("{base}/hooks");
-    tokio::spawn(async move { axum::serve(l, app).await });
+    let url = format!("{}/hooks", common::serve_router(app).await);
     (url, got)
 }
 

@@ -586,9 +586,7 @@ async fn receiver(fail_first: usize) -> (String, Received) {
             },
         ),
     );
-    let (l, base) = common::listen().await;
-    let url = format!("{base}/hooks");
-    tokio::spawn(async move { axum::serve(l, app).await });
+    let url = format!("{}/hooks", common::serve_router(app).await);
     (url, got)
 }
 

@@ -117,20 +117,11 @@ impl Env {
     }
 
     async fn event_kinds(&self, id: &str) -> Vec<String> {
-        store::read::events(&self.pool, self.merchant_id, Uuid::parse_str(id).unwrap())
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect()
+        common::event_kinds(&self.pool, self.merchant_id, id).await
     }
 
     async fn review(&self, id: &str) -> (bool, Option<String>) {
-        sqlx::query_as("SELECT needs_review, review_reason FROM payments WHERE id = $1")
-            .bind(Uuid::parse_str(id).unwrap())
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
+        common::review(&self.pool, id).await
     }
 }
 

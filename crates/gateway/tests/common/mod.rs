@@ -138,8 +138,7 @@ pub async fn capture_server() -> (String, Captured) {
             }
         },
     );
-    let (listener, url) = listen().await;
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = serve_router(app).await;
     (url, seen)
 }
 
@@ -193,6 +192,32 @@ pub async fn listen() -> (tokio::net::TcpListener, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     (listener, url)
+}
+
+/// Serves `app` on 127.0.0.1:0 (background task); returns its `http://` base URL.
+pub async fn serve_router(app: axum::Router) -> String {
+    let (listener, url) = listen().await;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Event kinds of payment `id` (UUID text) of `merchant_id`, oldest first.
+pub async fn event_kinds(pool: &PgPool, merchant_id: Uuid, id: &str) -> Vec<String> {
+    store::read::events(pool, merchant_id, Uuid::parse_str(id).unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+/// `(needs_review, review_reason)` of payment `id` (UUID text).
+pub async fn review(pool: &PgPool, id: &str) -> (bool, Option<String>) {
+    sqlx::query_as("SELECT needs_review, review_reason FROM payments WHERE id = $1")
+        .bind(Uuid::parse_str(id).unwrap())
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 /// Serves the gateway over `payments` on 127.0.0.1:0 (background task); returns its base URL.
@@ -463,20 +488,11 @@ impl Env {
     }
 
     pub async fn event_kinds(&self, id: &str) -> Vec<String> {
-        store::read::events(&self.pool, self.merchant_id, Uuid::parse_str(id).unwrap())
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect()
+        event_kinds(&self.pool, self.merchant_id, id).await
     }
 
     pub async fn review(&self, id: &str) -> (bool, Option<String>) {
-        sqlx::query_as("SELECT needs_review, review_reason FROM payments WHERE id = $1")
-            .bind(Uuid::parse_str(id).unwrap())
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
+        review(&self.pool, id).await
     }
 
     pub async fn reversal(&self, attempt: &str) -> (Option<String>, Option<String>) {
