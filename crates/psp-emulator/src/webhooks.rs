@@ -323,6 +323,31 @@ pub struct Rendered {
     pub headers: Vec<(String, String)>,
 }
 
+/// `body` serialized as compact JSON bytes (the exact bytes that are signed and sent).
+fn json_bytes(body: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// A JSON delivery: headers are `content-type` then the provider's `signature` header
+/// (name, value computed over `body`), in that order.
+fn signed_json(
+    event_id: String,
+    event_type: &str,
+    content_type: &str,
+    signature: (&str, String),
+    body: Bytes,
+) -> Rendered {
+    Rendered {
+        event_id,
+        event_type: event_type.to_owned(),
+        headers: vec![
+            ("content-type".into(), content_type.into()),
+            (signature.0.into(), signature.1),
+        ],
+        body,
+    }
+}
+
 type HmacSha256 = Hmac<Sha256>;
 
 fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
@@ -413,22 +438,15 @@ pub fn render(
                 "request": {"id": null, "idempotency_key": null},
                 "type": event_type
             });
-            let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-            Some(Rendered {
-                event_id: id,
-                event_type: event_type.clone(),
-                headers: vec![
-                    (
-                        "content-type".into(),
-                        "application/json; charset=utf-8".into(),
-                    ),
-                    (
-                        "stripe-signature".into(),
-                        stripe_signature(secret, created, &body),
-                    ),
-                ],
+            let body = json_bytes(&body);
+            let signature = stripe_signature(secret, created, &body);
+            Some(signed_json(
+                id,
+                event_type,
+                "application/json; charset=utf-8",
+                ("stripe-signature", signature),
                 body,
-            })
+            ))
         }
         (
             WebhookFormat::Square,
@@ -447,19 +465,15 @@ pub fn render(
                 "merchant_id": "EMULATORMERCHANT1",
                 "type": event_type
             });
-            let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-            Some(Rendered {
+            let body = json_bytes(&body);
+            let signature = square_signature(secret, url, &body);
+            Some(signed_json(
                 event_id,
-                event_type: event_type.clone(),
-                headers: vec![
-                    ("content-type".into(), "application/json".into()),
-                    (
-                        "x-square-hmacsha256-signature".into(),
-                        square_signature(secret, url, &body),
-                    ),
-                ],
+                event_type,
+                "application/json",
+                ("x-square-hmacsha256-signature", signature),
                 body,
-            })
+            ))
         }
         (
             WebhookFormat::Braintree,
@@ -521,16 +535,15 @@ pub fn render(
                     "entity": {"href": format!("/v2/payments/{id}"), "type": "application/hal+json"}
                 }
             });
-            let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-            Some(Rendered {
+            let body = json_bytes(&body);
+            let signature = mollie_signature(secret, &body);
+            Some(signed_json(
                 event_id,
-                event_type: event_type.clone(),
-                headers: vec![
-                    ("content-type".into(), "application/json".into()),
-                    ("x-mollie-signature".into(), mollie_signature(secret, &body)),
-                ],
+                event_type,
+                "application/json",
+                ("x-mollie-signature", signature),
                 body,
-            })
+            ))
         }
         (
             WebhookFormat::Stripe
