@@ -8,13 +8,12 @@ use providers::{
     RetrieveRequest, VoidRequest,
 };
 use psp_emulator::Emulator;
-use psp_emulator::faults::{ErrorPhase, FaultSpec, HangMode};
 use routing::{CaptureMode, Money, OutcomeClass, Provider};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 mod common;
-use common::{emulator, executor, money, retrieve};
+use common::{emulator, executor, fault_5xx, hang_after_once, money, retrieve};
 
 const SQUARE_KEY: &str = "EAAAsquare_emulator_token_0001";
 const BT_KEY: &str = "emu_public_0001:emu_private_0001";
@@ -55,29 +54,6 @@ fn by_ref(reference: &str) -> RetrieveRequest {
         payment_id: String::new(),
         original: None,
     }
-}
-
-fn fault_5xx(emu: &Emulator, key: &str, status: u16) {
-    emu.faults()
-        .set(
-            FaultSpec::for_key(key)
-                .error_rate(1.0)
-                .error_status(status)
-                .error_phase(ErrorPhase::Before)
-                .methods(&["POST"]),
-        )
-        .unwrap();
-}
-
-fn hang_after_once(emu: &Emulator, key: &str) {
-    emu.faults()
-        .set(
-            FaultSpec::for_key(key)
-                .hang(HangMode::After)
-                .hang_for(Duration::from_secs(30))
-                .hang_count(1),
-        )
-        .unwrap();
 }
 
 fn assert_class(r: &ProviderResult, class: OutcomeClass, what: &str) {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 mod common;
-use common::{emulator, executor, money, retrieve};
+use common::{emulator, executor, hang_after_once, money, retrieve};
 
 const KEY: &str = "sk_test_reconcile_0001";
 
@@ -49,14 +49,7 @@ fn outcome(emu: &Emulator, name: &str) -> u64 {
 #[tokio::test]
 async fn timeout_after_processing_then_replay_returns_the_one_charge() {
     let emu = emulator().await;
-    emu.faults()
-        .set(
-            FaultSpec::for_key(KEY)
-                .hang(HangMode::After)
-                .hang_for(Duration::from_secs(30))
-                .hang_count(1),
-        )
-        .unwrap();
+    hang_after_once(&emu, KEY);
     let exec = executor();
     let acct = account(&emu);
     let req = authorize("att-hang-after", money(2000, "USD"), CaptureMode::Automatic);
@@ -213,14 +206,7 @@ async fn replayed_500_stays_unknown() {
 #[tokio::test]
 async fn replayed_decline_is_the_definitive_answer() {
     let emu = emulator().await;
-    emu.faults()
-        .set(
-            FaultSpec::for_key(KEY)
-                .hang(HangMode::After)
-                .hang_for(Duration::from_secs(30))
-                .hang_count(1),
-        )
-        .unwrap();
+    hang_after_once(&emu, KEY);
     let exec = executor();
     let acct = account(&emu);
     let mut req = authorize("att-declined", money(2000, "USD"), CaptureMode::Automatic);

@@ -11,6 +11,7 @@
 
 use providers::{AuthorizeRequest, ConnectorAccount, Executor, ExecutorConfig, RetrieveRequest};
 use psp_emulator::Emulator;
+use psp_emulator::faults::{ErrorPhase, FaultSpec, HangMode};
 use routing::{ConnectorId, Currency, Mode, Money, Provider};
 use secrecy::SecretString;
 use std::time::Duration;
@@ -57,4 +58,30 @@ pub fn retrieve(original: &AuthorizeRequest, with_original: bool) -> RetrieveReq
         payment_id: original.payment_id.clone(),
         original: with_original.then(|| original.clone()),
     }
+}
+
+/// Every POST of account `key` answers HTTP `status` before it is processed (nothing charged).
+pub fn fault_5xx(emu: &Emulator, key: &str, status: u16) {
+    emu.faults()
+        .set(
+            FaultSpec::for_key(key)
+                .error_rate(1.0)
+                .error_status(status)
+                .error_phase(ErrorPhase::Before)
+                .methods(&["POST"]),
+        )
+        .unwrap();
+}
+
+/// The next request of account `key` is processed, then hangs 30 s before answering (a timeout
+/// after send with the charge made).
+pub fn hang_after_once(emu: &Emulator, key: &str) {
+    emu.faults()
+        .set(
+            FaultSpec::for_key(key)
+                .hang(HangMode::After)
+                .hang_for(Duration::from_secs(30))
+                .hang_count(1),
+        )
+        .unwrap();
 }
