@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use base64::Engine;
@@ -32,7 +32,7 @@ use crate::pipeline::{
     self, Op, Provider, Reply, braintree_error, currency_exponent, format_decimal, now,
     parse_decimal, rand_from, ts_micros, uuid_v4,
 };
-use crate::stats::{Outcome, UNAUTHENTICATED};
+use crate::stats::Outcome;
 use crate::webhooks::Notice;
 
 pub(crate) fn routes() -> Router<Arc<App>> {
@@ -958,8 +958,7 @@ fn read(app: &Arc<App>, key: &str, op: Operation, vars: &Value) -> Reply {
 }
 
 fn basic(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let b = v.strip_prefix("Basic ")?.trim();
+    let b = pipeline::auth_credential(headers, "Basic")?;
     let decoded = String::from_utf8(STANDARD.decode(b).ok()?).ok()?;
     let (public, private) = decoded.split_once(':')?;
     (!public.is_empty() && !private.is_empty()).then_some(decoded)
@@ -967,14 +966,14 @@ fn basic(headers: &HeaderMap) -> Option<String> {
 
 async fn api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(key) = basic(&headers) else {
-        app.stats
-            .record(UNAUTHENTICATED, Outcome::Unauthorized, Some(401), false);
-        return braintree_error(
-            401,
-            "AUTHENTICATION",
-            "Authentication credentials are invalid.",
-        )
-        .into_response();
+        return pipeline::unauthenticated(
+            &app,
+            braintree_error(
+                401,
+                "AUTHENTICATION",
+                "Authentication credentials are invalid.",
+            ),
+        );
     };
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let query = parsed

@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use axum::routing::any;
 use serde_json::{Value, json};
@@ -26,7 +26,7 @@ use crate::pipeline::{
     self, BASE62, Idem, Op, Provider, Reply, currency_exponent, format_decimal, mollie_error, now,
     parse_decimal, rand_from, ts_seconds,
 };
-use crate::stats::{Outcome, UNAUTHENTICATED};
+use crate::stats::Outcome;
 use crate::webhooks::{Notice, emit};
 
 /// How long a payment stays `open` before its final status when the request does not say
@@ -664,8 +664,7 @@ fn route(method: &Method, path: &str) -> Option<Route> {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = v.strip_prefix("Bearer ")?.trim();
+    let token = pipeline::auth_credential(headers, "Bearer")?;
     let ok = ["test_", "live_", "access_"]
         .iter()
         .any(|p| token.starts_with(p) && token.len() > p.len());
@@ -705,14 +704,14 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let Some(key) = bearer(&headers) else {
-        app.stats
-            .record(UNAUTHENTICATED, Outcome::Unauthorized, Some(401), false);
-        return mollie_error(
-            401,
-            "Missing authentication, or failed to authenticate",
-            None,
-        )
-        .into_response();
+        return pipeline::unauthenticated(
+            &app,
+            mollie_error(
+                401,
+                "Missing authentication, or failed to authenticate",
+                None,
+            ),
+        );
     };
     let path = uri.path().strip_prefix("/mollie").unwrap_or("").to_owned();
     let Some(route) = route(&method, &path) else {

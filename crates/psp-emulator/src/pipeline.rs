@@ -14,14 +14,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::App;
 use crate::faults::{ErrorPhase, HangMode, OutageKind};
-use crate::stats::Outcome;
+use crate::stats::{Outcome, UNAUTHENTICATED};
 
 /// One answer: status, body bytes, content type and extra headers.
 #[derive(Debug, Clone)]
@@ -432,6 +432,22 @@ pub(crate) fn finished_stat(
     } else {
         (outcome, Some(status))
     }
+}
+
+/// The credential of the `Authorization` header for `scheme` (`"Bearer"`, `"Basic"`): the
+/// trimmed text after `"<scheme> "`; `None` when the header is missing, not visible ASCII or of
+/// another scheme. Each provider then checks the credential's own shape.
+pub(crate) fn auth_credential<'a>(headers: &'a HeaderMap, scheme: &str) -> Option<&'a str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    Some(v.strip_prefix(scheme)?.strip_prefix(' ')?.trim())
+}
+
+/// Records an unauthenticated request (stats account `UNAUTHENTICATED`, 401) and answers with the
+/// provider's own 401 `reply`.
+pub(crate) fn unauthenticated(app: &App, reply: Reply) -> Response {
+    app.stats
+        .record(UNAUTHENTICATED, Outcome::Unauthorized, Some(401), false);
+    reply.into_response()
 }
 
 /// The per-credential state of `key` in `accounts`, created empty (`T::default()`) on first use.

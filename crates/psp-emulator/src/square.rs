@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use axum::routing::any;
 use serde_json::{Map, Value, json};
@@ -25,7 +25,7 @@ use crate::App;
 use crate::pipeline::{
     self, BASE62, Idem, Op, Provider, Reply, now, rand_from, square_error, ts_millis,
 };
-use crate::stats::{Outcome, UNAUTHENTICATED};
+use crate::stats::Outcome;
 use crate::webhooks::{Notice, emit};
 
 /// Currencies the emulated Square seller locations accept (Square's markets).
@@ -349,8 +349,7 @@ fn route(method: &Method, path: &str) -> Option<Route> {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = v.strip_prefix("Bearer ")?.trim();
+    let token = pipeline::auth_credential(headers, "Bearer")?;
     (!token.is_empty()).then(|| token.to_owned())
 }
 
@@ -886,16 +885,16 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let Some(key) = bearer(&headers) else {
-        app.stats
-            .record(UNAUTHENTICATED, Outcome::Unauthorized, Some(401), false);
-        return square_error(
-            401,
-            "AUTHENTICATION_ERROR",
-            "UNAUTHORIZED",
-            "This request could not be authorized.",
-            None,
-        )
-        .into_response();
+        return pipeline::unauthenticated(
+            &app,
+            square_error(
+                401,
+                "AUTHENTICATION_ERROR",
+                "UNAUTHORIZED",
+                "This request could not be authorized.",
+                None,
+            ),
+        );
     };
     let path = uri.path().strip_prefix("/square").unwrap_or("").to_owned();
     let Some(route) = route(&method, &path) else {
