@@ -19,7 +19,7 @@ mod common;
 
 use common::{Env, Spec, checkout};
 use engine::console::Console;
-use engine::payments::{MerchantAuth, Payments, RandomRolls, SystemClock};
+use engine::payments::MerchantAuth;
 use engine::secrets::SetCredential;
 use psp_emulator::webhooks::WebhookFormat;
 use routing::{Mode, Provider};
@@ -285,13 +285,11 @@ async fn canary_secrets_never_leave_the_vault(pool: PgPool) {
     seen.json("forged webhook answer", &body);
 
     // ---- a gateway with the wrong master key: a clear error, no secret.
-    let wrong = Payments::new(
-        pool.clone(),
-        common::executor(Duration::from_secs(1)),
-        Arc::new(SystemClock),
-        Arc::new(RandomRolls),
-    )
-    .with_keys(Arc::new(vault::Keyset::generate(&mut rand::rng())));
+    let wrong = common::payments(
+        &pool,
+        Duration::from_secs(1),
+        Arc::new(vault::Keyset::generate(&mut rand::rng())),
+    );
     let err = wrong
         .create(
             MerchantAuth {

@@ -6,7 +6,7 @@
 
 use engine::console::Console;
 use engine::console_ops::{ForceCircuit, SetCircuitSettings};
-use engine::payments::{Payments, RandomRolls, SystemClock};
+use engine::payments::Payments;
 use psp_emulator::faults::{FaultSpec, OutageKind};
 use routing::{ConnectorId, Mode, Phase};
 use serde_json::{Value, json};
@@ -35,13 +35,7 @@ struct Env {
 }
 
 async fn start_gateway(pool: &PgPool) -> Gw {
-    let payments = Payments::new(
-        pool.clone(),
-        common::executor(Duration::from_millis(700)),
-        Arc::new(SystemClock),
-        Arc::new(RandomRolls),
-    )
-    .with_keys(common::test_keys());
+    let payments = common::payments(pool, Duration::from_millis(700), common::test_keys());
     let health = engine::health::spawn(pool.clone(), payments.config().clone());
     let url = common::serve(payments.clone()).await;
     Gw {
@@ -532,13 +526,7 @@ async fn transitions_are_compare_and_set_on_the_generation(pool: PgPool) {
 async fn the_poll_reloads_a_config_whose_notification_was_missed(pool: PgPool) {
     let e = env(pool).await;
     // A gateway without the listener tasks: only the poll function is exercised.
-    let payments = Payments::new(
-        e.pool.clone(),
-        common::executor(Duration::from_secs(1)),
-        Arc::new(SystemClock),
-        Arc::new(RandomRolls),
-    )
-    .with_keys(common::test_keys());
+    let payments = common::payments(&e.pool, Duration::from_secs(1), common::test_keys());
     let cfg = payments.config();
     let v0 = cfg.get(e.merchant_id, Mode::Test).await.unwrap().version;
     Console::new(e.pool.clone(), e.merchant_id, "frank")

@@ -2,10 +2,8 @@
 //! and the Stripe emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use engine::payments::{Payments, RandomRolls, SystemClock};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
@@ -27,13 +25,7 @@ async fn start(pool: PgPool) -> Env {
     let us_key = common::seed_stripe_us_eu(&pool, merchant_id, &emulator.base_url())
         .await
         .us_key;
-    let payments = Payments::new(
-        pool.clone(),
-        common::executor(Duration::from_millis(700)),
-        Arc::new(SystemClock),
-        Arc::new(RandomRolls),
-    )
-    .with_keys(common::test_keys());
+    let payments = common::payments(&pool, Duration::from_millis(700), common::test_keys());
     let url = common::serve(payments).await;
     Env {
         url,

@@ -220,6 +220,18 @@ pub async fn review(pool: &PgPool, id: &str) -> (bool, Option<String>) {
         .unwrap()
 }
 
+/// Payments over `pool` with the system clock, random rolls, [`executor`]`(read_timeout)` and the
+/// master keyset `keys`.
+pub fn payments(pool: &PgPool, read_timeout: Duration, keys: Arc<vault::Keyset>) -> Payments {
+    Payments::new(
+        pool.clone(),
+        executor(read_timeout),
+        Arc::new(SystemClock),
+        Arc::new(RandomRolls),
+    )
+    .with_keys(keys)
+}
+
 /// Serves the gateway over `payments` on 127.0.0.1:0 (background task); returns its base URL.
 pub async fn serve(payments: Payments) -> String {
     let (listener, url) = listen().await;
@@ -294,13 +306,7 @@ pub async fn start_with(
     let emulator = emulator().await;
     let (merchant_id, key) = seed_merchant(&pool, "Gateway Test Merchant").await;
     let keys = Arc::new(vault::Keyset::generate(&mut rand::rng()));
-    let payments = Payments::new(
-        pool.clone(),
-        executor(read_timeout),
-        Arc::new(SystemClock),
-        Arc::new(RandomRolls),
-    )
-    .with_keys(keys.clone());
+    let payments = payments(&pool, read_timeout, keys.clone());
     let (listener, url) = listen().await;
     let hook_base = capture.map(str::to_owned).unwrap_or_else(|| url.clone());
     let mut conns = Vec::new();
