@@ -737,6 +737,12 @@ fn tx_id(input: &Value) -> Option<String> {
     input_str(input, &["transactionId"]).map(legacy_of)
 }
 
+/// A mutation refused with Braintree's validation `code` (e.g. `"91507"`) and `message` for the
+/// mutation `field` (Braintree validation error codes; envelope per REFERENCE.md section 3).
+fn refused(field: &str, message: &str, code: &str) -> SavedResult {
+    SavedResult::Error(user_error(field, message, Some(code), None))
+}
+
 /// The transaction named by `input.transactionId` (legacy or GraphQL global id) with its legacy
 /// id, or Braintree's `NOT_FOUND` result for `field` when the id is missing or unknown.
 fn tx_of<'a>(
@@ -786,12 +792,11 @@ fn capture(d: &mut Data, op: Operation, input: &Value) -> SavedResult {
         Err(e) => return e,
     };
     if tx.status != TxStatus::Authorized {
-        return SavedResult::Error(user_error(
+        return refused(
             field,
             "Cannot submit for settlement unless status is authorized.",
-            Some("91507"),
-            None,
-        ));
+            "91507",
+        );
     }
     let amount = match amount_or(
         field,
@@ -804,12 +809,7 @@ fn capture(d: &mut Data, op: Operation, input: &Value) -> SavedResult {
         Err(e) => return e,
     };
     if amount > tx.amount {
-        return SavedResult::Error(user_error(
-            field,
-            "Settlement amount is too large.",
-            Some("91522"),
-            None,
-        ));
+        return refused(field, "Settlement amount is too large.", "91522");
     }
     tx.amount = amount;
     tx.status = TxStatus::SubmittedForSettlement;
@@ -833,12 +833,11 @@ fn reverse(d: &mut Data, input: &Value) -> SavedResult {
         TxStatus::Settled => {
             let remaining = tx.amount - tx.refunded;
             if remaining <= 0 {
-                return SavedResult::Error(user_error(
+                return refused(
                     field,
                     "Transaction has already been completely refunded.",
-                    Some("91512"),
-                    None,
-                ));
+                    "91512",
+                );
             }
             tx.refunded = tx.amount;
             let r = BtRefund {
@@ -857,12 +856,11 @@ fn reverse(d: &mut Data, input: &Value) -> SavedResult {
         | TxStatus::Voided
         | TxStatus::ProcessorDeclined
         | TxStatus::GatewayRejected
-        | TxStatus::Failed => SavedResult::Error(user_error(
+        | TxStatus::Failed => refused(
             field,
             "Transaction can only be voided if status is authorized, submitted_for_settlement, or - for PayPal - settlement_pending.",
-            Some("91504"),
-            None,
-        )),
+            "91504",
+        ),
     }
 }
 
@@ -873,12 +871,11 @@ fn refund(d: &mut Data, input: &Value) -> SavedResult {
         Err(e) => return e,
     };
     if tx.status != TxStatus::Settled {
-        return SavedResult::Error(user_error(
+        return refused(
             field,
             "Cannot refund transaction unless it is settled.",
-            Some("91506"),
-            None,
-        ));
+            "91506",
+        );
     }
     let remaining = tx.amount - tx.refunded;
     let amount = match amount_or(field, input, &["refund", "amount"], &tx.currency, remaining) {
@@ -886,20 +883,14 @@ fn refund(d: &mut Data, input: &Value) -> SavedResult {
         Err(e) => return e,
     };
     if remaining <= 0 {
-        return SavedResult::Error(user_error(
+        return refused(
             field,
             "Transaction has already been completely refunded.",
-            Some("91512"),
-            None,
-        ));
+            "91512",
+        );
     }
     if amount > remaining {
-        return SavedResult::Error(user_error(
-            field,
-            "Refund amount is too large.",
-            Some("91521"),
-            None,
-        ));
+        return refused(field, "Refund amount is too large.", "91521");
     }
     tx.refunded += amount;
     let r = BtRefund {
