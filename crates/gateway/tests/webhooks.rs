@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Env, capture_server, checkout, spec, start, start_with};
+use common::{Env, capture_server, checkout, first_capture, spec, start, start_with};
 use psp_emulator::faults::{ErrorPhase, FaultSpec};
 use psp_emulator::webhooks::{WebhookConfig, WebhookFormat};
 use routing::Provider;
@@ -113,15 +113,9 @@ async fn a_changed_byte_is_rejected_and_recorded_and_a_replay_is_applied_once(po
         .pay(&checkout(Provider::Stripe, "pm_card_visa", 2000, "EUR"))
         .await;
     assert_eq!(p["status"], "captured", "{p}");
-    let mut delivery = None;
-    for _ in 0..100 {
-        if let Some(d) = captured.lock().unwrap().first().cloned() {
-            delivery = Some(d);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (headers, body) = delivery.expect("the emulator sent a webhook");
+    let (headers, body) = first_capture(&captured)
+        .await
+        .expect("the emulator sent a webhook");
     let keep: Vec<(&str, String)> = headers
         .iter()
         .filter(|(k, _)| k == "stripe-signature" || k == "content-type")
@@ -470,15 +464,9 @@ async fn signed_webhook_verifies_and_a_changed_byte_is_rejected(pool: PgPool, p:
             .send_webhook(&a.api_key, "transaction_settled", &reference)
             .unwrap();
     }
-    let mut delivery = None;
-    for _ in 0..100 {
-        if let Some(d) = captured.lock().unwrap().first().cloned() {
-            delivery = Some(d);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (headers, body) = delivery.expect("the emulator sent a webhook");
+    let (headers, body) = first_capture(&captured)
+        .await
+        .expect("the emulator sent a webhook");
     let keep: Vec<(&str, String)> = headers
         .iter()
         .filter(|(k, _)| {

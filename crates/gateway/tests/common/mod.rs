@@ -294,6 +294,18 @@ pub fn charges(emulator: &psp_emulator::Emulator, p: Provider, api_key: &str) ->
     }
 }
 
+/// The first delivery `captured` by a [`capture_server`] (headers, body), waiting up to 5 s
+/// (100 polls, 50 ms apart); None if nothing arrived.
+pub async fn first_capture(captured: &Captured) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+    for _ in 0..100 {
+        if let Some(d) = captured.lock().unwrap().first().cloned() {
+            return Some(d);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// Like [`start`]; with `capture = Some(base)` the emulator sends webhooks to
 /// `{base}/webhooks/{connector}` (a capture server) and the gateway believes `base` is its
 /// public URL, so captured deliveries verify when replayed to the gateway.
