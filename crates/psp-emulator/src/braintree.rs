@@ -32,7 +32,6 @@ use crate::pipeline::{
     self, Op, Provider, Reply, braintree_error, currency_exponent, format_decimal, now,
     parse_decimal, rand_from, ts_micros, uuid_v4,
 };
-use crate::stats::Outcome;
 use crate::webhooks::Notice;
 
 pub(crate) fn routes() -> Router<Arc<App>> {
@@ -973,14 +972,15 @@ async fn api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Re
         .and_then(Value::as_str)
         .unwrap_or("");
     let Some(op) = operation(query) else {
-        app.stats
-            .record(&key, Outcome::ClientError, Some(400), false);
-        return braintree_error(
-            400,
-            "VALIDATION",
-            "Unsupported or malformed GraphQL request: send JSON {query, variables} with one of the supported operations.",
-        )
-        .into_response();
+        return pipeline::client_error(
+            &app,
+            &key,
+            braintree_error(
+                400,
+                "VALIDATION",
+                "Unsupported or malformed GraphQL request: send JSON {query, variables} with one of the supported operations.",
+            ),
+        );
     };
     let vars = parsed
         .as_ref()
@@ -992,15 +992,16 @@ async fn api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Re
     let reply = if op.is_write() {
         let input = vars.get("input").cloned().unwrap_or(Value::Null);
         if !input.is_object() {
-            app.stats
-                .record(&key, Outcome::ClientError, Some(200), false);
-            return user_error(
-                op.field(),
-                "Variable 'input' is required (send the mutation input in variables.input).",
-                None,
-                None,
-            )
-            .into_response();
+            return pipeline::client_error(
+                &app,
+                &key,
+                user_error(
+                    op.field(),
+                    "Variable 'input' is required (send the mutation input in variables.input).",
+                    None,
+                    None,
+                ),
+            );
         }
         let f: Op = Box::new(move |forced| mutate(&app2, &key2, op, &input, forced));
         pipeline::run(&app, Provider::Braintree, &key, "POST", true, None, f).await

@@ -26,7 +26,6 @@ use crate::pipeline::{
     self, BASE62, Idem, Op, Provider, Reply, currency_exponent, format_decimal, mollie_error, now,
     parse_decimal, rand_from, ts_seconds,
 };
-use crate::stats::Outcome;
 use crate::webhooks::{Notice, emit};
 
 /// How long a payment stays `open` before its final status when the request does not say
@@ -715,14 +714,15 @@ async fn api(
     };
     let path = uri.path().strip_prefix("/mollie").unwrap_or("").to_owned();
     let Some(route) = route(&method, &path) else {
-        app.stats
-            .record(&key, Outcome::ClientError, Some(404), false);
-        return mollie_error(
-            404,
-            &format!("The resource {method} {path} does not exist"),
-            None,
-        )
-        .into_response();
+        return pipeline::client_error(
+            &app,
+            &key,
+            mollie_error(
+                404,
+                &format!("The resource {method} {path} does not exist"),
+                None,
+            ),
+        );
     };
     let parsed: Value = if body.is_empty() {
         json!({})
@@ -730,10 +730,11 @@ async fn api(
         match serde_json::from_slice(&body) {
             Ok(v @ Value::Object(_)) => v,
             Ok(_) | Err(_) => {
-                app.stats
-                    .record(&key, Outcome::ClientError, Some(400), false);
-                return mollie_error(400, "The request body is not a valid JSON object", None)
-                    .into_response();
+                return pipeline::client_error(
+                    &app,
+                    &key,
+                    mollie_error(400, "The request body is not a valid JSON object", None),
+                );
             }
         }
     };

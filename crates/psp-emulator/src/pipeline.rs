@@ -450,6 +450,14 @@ pub(crate) fn unauthenticated(app: &App, reply: Reply) -> Response {
     reply.into_response()
 }
 
+/// Records a request refused before it reached the provider logic (unknown route, malformed
+/// body) as a client error of `account` with the reply's own status, and answers with `reply`.
+pub(crate) fn client_error(app: &App, account: &str, reply: Reply) -> Response {
+    app.stats
+        .record(account, Outcome::ClientError, Some(reply.status), false);
+    reply.into_response()
+}
+
 /// The per-credential state of `key` in `accounts`, created empty (`T::default()`) on first use.
 /// Every provider keeps one such map keyed by its credential (API key, access token, key pair);
 /// a poisoned lock is recovered, never panicked on.

@@ -898,16 +898,17 @@ async fn api(
     };
     let path = uri.path().strip_prefix("/square").unwrap_or("").to_owned();
     let Some(route) = route(&method, &path) else {
-        app.stats
-            .record(&key, Outcome::ClientError, Some(404), false);
-        return square_error(
-            404,
-            "INVALID_REQUEST_ERROR",
-            "NOT_FOUND",
-            &format!("Resource not found: {method} {path}"),
-            None,
-        )
-        .into_response();
+        return pipeline::client_error(
+            &app,
+            &key,
+            square_error(
+                404,
+                "INVALID_REQUEST_ERROR",
+                "NOT_FOUND",
+                &format!("Resource not found: {method} {path}"),
+                None,
+            ),
+        );
     };
     let reply = match route {
         r @ (Route::ListPayments | Route::GetPayment(_) | Route::GetRefund(_)) => {
