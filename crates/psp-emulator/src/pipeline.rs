@@ -325,12 +325,9 @@ pub(crate) async fn run(
     };
     let plan = app.faults.plan(account, method);
     if let Some(kind) = plan.outage {
-        match kind {
-            OutageKind::Error => record(Outcome::Outage, Some(503)),
-            OutageKind::Hang => {
-                record(Outcome::Outage, None);
-                app.hold(plan.hang_duration).await;
-            }
+        record(Outcome::Outage, outage_status(kind));
+        if kind == OutageKind::Hang {
+            app.hold(plan.hang_duration).await;
         }
         return provider.server_error(503);
     }
@@ -413,6 +410,15 @@ pub(crate) async fn run(
         app.hold(plan.hang_duration).await;
     }
     reply
+}
+
+/// The HTTP status the stats record for an outage of `kind`: 503 for `Error`; none for `Hang`
+/// (the request is held for the hang duration first, so no status is counted for it).
+pub(crate) fn outage_status(kind: OutageKind) -> Option<u16> {
+    match kind {
+        OutageKind::Error => Some(503),
+        OutageKind::Hang => None,
+    }
 }
 
 /// The stats entry (outcome, HTTP status) for a request that ran to its end: a hang-after fault

@@ -304,12 +304,9 @@ async fn api(
 
     let plan = app.faults.plan(&key, method.as_str());
     if let Some(kind) = plan.outage {
-        match kind {
-            OutageKind::Error => record(Outcome::Outage, Some(503)),
-            OutageKind::Hang => {
-                record(Outcome::Outage, None);
-                app.hold(plan.hang_duration).await;
-            }
+        record(Outcome::Outage, crate::pipeline::outage_status(kind));
+        if kind == OutageKind::Hang {
+            app.hold(plan.hang_duration).await;
         }
         return error_response(&ApiError::server(503), &version);
     }
