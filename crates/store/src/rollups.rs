@@ -173,25 +173,19 @@ pub async fn series(
          GROUP BY 1, 2 ORDER BY 2, 1",
         sums_sql(true)
     );
-    let rows = sqlx::query(&sql)
-        .bind(merchant_id)
-        .bind(from)
-        .bind(to)
-        .bind(bucket_secs as f64)
-        .bind(connectors)
-        .bind(currency)
-        .fetch_all(pool)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RollupCell {
-                connector_id: r.try_get("connector_id")?,
-                currency: String::new(),
-                bucket: r.try_get("b")?,
-                counters: counters_from(r)?,
-            })
-        })
-        .collect()
+    series_cells(
+        pool,
+        &sql,
+        SeriesParams {
+            merchant_id,
+            from,
+            to,
+            bucket_secs,
+            connectors,
+            currency,
+        },
+    )
+    .await
 }
 
 /// Like [`series`] but straight from `attempts` (for short recent periods, e.g. the last hour in
@@ -233,13 +227,46 @@ pub async fn series_from_attempts(
             AND ($6::text IS NULL OR p.currency = $6)
           GROUP BY 1, 2 ORDER BY 2, 1",
     );
-    let rows = sqlx::query(&sql)
-        .bind(merchant_id)
-        .bind(from)
-        .bind(to)
-        .bind(bucket_secs as f64)
-        .bind(connectors)
-        .bind(currency)
+    series_cells(
+        pool,
+        &sql,
+        SeriesParams {
+            merchant_id,
+            from,
+            to,
+            bucket_secs,
+            connectors,
+            currency,
+        },
+    )
+    .await
+}
+
+/// The parameters `$1..$6` shared by [`series`] and [`series_from_attempts`]: merchant, period
+/// `[from, to)` (UTC), bucket width in seconds, connector filter (empty = all), currency filter.
+struct SeriesParams<'a> {
+    merchant_id: Uuid,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    bucket_secs: i64,
+    connectors: &'a [Uuid],
+    currency: Option<&'a str>,
+}
+
+/// Runs a series query (columns `connector_id`, `b` and the counter columns) with `p` bound to
+/// `$1..$6`, one [`RollupCell`] per row (currency left empty: series are summed over currencies).
+async fn series_cells(
+    pool: &PgPool,
+    sql: &str,
+    p: SeriesParams<'_>,
+) -> Result<Vec<RollupCell>, sqlx::Error> {
+    let rows = sqlx::query(sql)
+        .bind(p.merchant_id)
+        .bind(p.from)
+        .bind(p.to)
+        .bind(p.bucket_secs as f64)
+        .bind(p.connectors)
+        .bind(p.currency)
         .fetch_all(pool)
         .await?;
     rows.iter()
