@@ -353,28 +353,13 @@ pub fn retrieve_call(req: &RetrieveRequest) -> Call {
             parse: parse_response,
         };
     }
-    let unknown =
-        |m: &str| Call::Answer(ProviderResult::new(OutcomeClass::UnknownOutcome).with_message(m));
-    let Some(original) = &req.original else {
-        return unknown(
-            "retrieve impossible: no Mollie payment id and no original request to replay; \
+    Call::replay_original(
+        req,
+        "retrieve impossible: no Mollie payment id and no original request to replay; \
              still unknown",
-        );
-    };
-    if original.idempotency_key.trim().is_empty() || original.idempotency_key != req.idempotency_key
-    {
-        return unknown(
-            "retrieve refused: the original create's idempotency key is empty or differs from \
-             the retrieve's; nothing was sent",
-        );
-    }
-    match authorize_call(original) {
-        Call::Send { request, .. } => Call::Send {
-            request,
-            parse: parse_replay,
-        },
-        other @ (Call::Answer(_) | Call::SearchThenGet { .. }) => other,
-    }
+        authorize_call,
+        parse_replay,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

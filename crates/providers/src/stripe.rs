@@ -241,6 +241,42 @@ pub enum Call {
 }
 
 impl Call {
+    /// The plan for reconciling an unknown authorize by replaying `req.original` with its own
+    /// idempotency key (providers whose keys make a replay safe: Square §2.2, Mollie §4.2).
+    /// `authorize` builds the original request again; `parse_replay` classifies the answer.
+    /// Without an original, answers `unknown_outcome` with `no_original` and sends nothing; an
+    /// empty key or one that differs from `req.idempotency_key` is refused the same way (a
+    /// replay without the original key would be a new charge). A request `authorize` refuses
+    /// before sending is returned as is (the original was refused the same way).
+    pub fn replay_original(
+        req: &crate::RetrieveRequest,
+        no_original: &str,
+        authorize: fn(&crate::AuthorizeRequest) -> Call,
+        parse_replay: Parser,
+    ) -> Call {
+        let unknown = |m: &str| {
+            Call::Answer(ProviderResult::new(OutcomeClass::UnknownOutcome).with_message(m))
+        };
+        let Some(original) = &req.original else {
+            return unknown(no_original);
+        };
+        if original.idempotency_key.trim().is_empty()
+            || original.idempotency_key != req.idempotency_key
+        {
+            return unknown(
+                "retrieve refused: the original create's idempotency key is empty or differs from \
+                 the retrieve's; nothing was sent",
+            );
+        }
+        match authorize(original) {
+            Call::Send { request, .. } => Call::Send {
+                request,
+                parse: parse_replay,
+            },
+            other @ (Call::Answer(_) | Call::SearchThenGet { .. }) => other,
+        }
+    }
+
     /// The request that would be sent first, if any.
     pub fn request(&self) -> Option<&HttpRequest> {
         match self {
